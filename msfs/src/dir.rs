@@ -64,13 +64,19 @@ pub struct DirEntry<'a> {
 /// Writes one record at the start of `out` with `NextEntryOffset` 0. Returns the bytes
 /// written (fixed part plus the part of the name that fit) and whether the whole name fit.
 /// `None` if not even the fixed part fits.
-pub(crate) fn write_record(class: DirClass, entry: &DirEntry<'_>, out: &mut [u8]) -> Option<(usize, bool)> {
+pub(crate) fn write_record(
+    class: DirClass,
+    entry: &DirEntry<'_>,
+    out: &mut [u8],
+) -> Option<(usize, bool)> {
     let base = class.base_len();
     let fixed = out.get_mut(..base)?;
     fixed.fill(0);
     let name_bytes = entry.name.len().checked_mul(2)?;
     let name_len = u32::try_from(name_bytes).ok()?;
-    let size = i64::try_from(entry.queued_bytes).unwrap_or(i64::MAX).to_le_bytes();
+    let size = i64::try_from(entry.queued_bytes)
+        .unwrap_or(i64::MAX)
+        .to_le_bytes();
     let time = entry.time.to_le_bytes();
     match class {
         DirClass::Names => put(out, 0x08, &name_len.to_le_bytes())?,
@@ -129,7 +135,11 @@ mod tests {
     #[test]
     fn directory_record_fields() {
         let n = name("app\\x");
-        let e = DirEntry { time: 0x0102030405060708, queued_bytes: 9, name: &n };
+        let e = DirEntry {
+            time: 0x0102030405060708,
+            queued_bytes: 9,
+            name: &n,
+        };
         let mut out = [0xEEu8; 0x40 + 10 + 6];
         let (len, whole) = write_record(DirClass::Directory, &e, &mut out).unwrap();
         assert_eq!((len, whole), (0x40 + 10, true));
@@ -148,26 +158,42 @@ mod tests {
     #[test]
     fn full_and_both_records_zero_ea_and_short_name() {
         let n = name("q");
-        let e = DirEntry { time: 1, queued_bytes: 0, name: &n };
+        let e = DirEntry {
+            time: 1,
+            queued_bytes: 0,
+            name: &n,
+        };
         let mut out = [0xEEu8; 0x60];
         write_record(DirClass::FullDirectory, &e, &mut out).unwrap();
         assert_eq!(&out[0x40..0x44], &[0; 4]);
         assert_eq!(&out[0x44..0x46], &[b'q', 0]);
         let mut out = [0xEEu8; 0x60];
         write_record(DirClass::BothDirectory, &e, &mut out).unwrap();
-        assert_eq!(&out[0x40..0x5E], &[0; 0x1E], "EaSize, ShortNameLength, ShortName");
+        assert_eq!(
+            &out[0x40..0x5E],
+            &[0; 0x1E],
+            "EaSize, ShortNameLength, ShortName"
+        );
         assert_eq!(&out[0x5E..0x60], &[b'q', 0]);
     }
 
     #[test]
     fn names_record_and_truncation() {
         let n = name("abcdef");
-        let e = DirEntry { time: 1, queued_bytes: 0, name: &n };
+        let e = DirEntry {
+            time: 1,
+            queued_bytes: 0,
+            name: &n,
+        };
         let mut out = [0u8; 0x0C + 5];
         let (len, whole) = write_record(DirClass::Names, &e, &mut out).unwrap();
         assert!(!whole);
         assert_eq!(len, 0x0C + 4, "only whole code units are copied");
-        assert_eq!(&out[0x08..0x0C], &12u32.to_le_bytes(), "FileNameLength stays the full length");
+        assert_eq!(
+            &out[0x08..0x0C],
+            &12u32.to_le_bytes(),
+            "FileNameLength stays the full length"
+        );
         assert!(write_record(DirClass::Names, &e, &mut [0u8; 0x0B]).is_none());
     }
 

@@ -23,7 +23,9 @@ use crate::dir::{align8, write_record, DirClass, DirEntry};
 use crate::name::{hash_name, names_equal, parse_target, SlotName, Target};
 use crate::pattern::Pattern;
 use crate::status::NtStatus;
-use crate::wire::{CreateParameters, MailslotInfo, PeekHeader, MAILSLOT_NO_MESSAGE, READ_TIMEOUT_FOREVER};
+use crate::wire::{
+    CreateParameters, MailslotInfo, PeekHeader, MAILSLOT_NO_MESSAGE, READ_TIMEOUT_FOREVER,
+};
 
 /// Bytes charged to the driver-wide budget for each queued message on top of its payload: the
 /// queue entry that holds it. Without it, zero-length messages would queue for free.
@@ -50,10 +52,22 @@ pub struct Access {
 }
 
 impl Access {
-    pub const READ: Access = Access { read: true, write: false };
-    pub const WRITE: Access = Access { read: false, write: true };
-    pub const READ_WRITE: Access = Access { read: true, write: true };
-    pub const NONE: Access = Access { read: false, write: false };
+    pub const READ: Access = Access {
+        read: true,
+        write: false,
+    };
+    pub const WRITE: Access = Access {
+        read: false,
+        write: true,
+    };
+    pub const READ_WRITE: Access = Access {
+        read: true,
+        write: true,
+    };
+    pub const NONE: Access = Access {
+        read: false,
+        write: false,
+    };
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,7 +169,10 @@ pub struct DirReply {
 
 impl DirReply {
     fn status(status: NtStatus) -> Self {
-        DirReply { status, information: 0 }
+        DirReply {
+            status,
+            information: 0,
+        }
     }
 }
 
@@ -363,7 +380,10 @@ impl Msfs {
 
     fn slot_ref(&self, index: u32) -> Option<SlotRef> {
         match self.entries.get(index as usize)? {
-            SlabEntry::Live(s) => Some(SlotRef { index, serial: s.serial }),
+            SlabEntry::Live(s) => Some(SlotRef {
+                index,
+                serial: s.serial,
+            }),
             SlabEntry::Free { .. } => None,
         }
     }
@@ -391,7 +411,9 @@ impl Msfs {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
         }
         let serial = self.next_serial;
-        let next_serial = serial.checked_add(1).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        let next_serial = serial
+            .checked_add(1)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         let open_handles = self
             .open_handles
             .checked_add(1)
@@ -494,7 +516,12 @@ impl Msfs {
     /// server is gone, STATUS_INVALID_PARAMETER for a message over a non-zero
     /// MaximumMessageSize, STATUS_QUOTA_EXCEEDED past a non-zero MailslotQuota,
     /// STATUS_INSUFFICIENT_RESOURCES past the driver-wide budget or out of memory.
-    pub fn write<F>(&mut self, handle: &Handle, data: &[u8], mut complete: F) -> Result<usize, NtStatus>
+    pub fn write<F>(
+        &mut self,
+        handle: &Handle,
+        data: &[u8],
+        mut complete: F,
+    ) -> Result<usize, NtStatus>
     where
         F: FnMut(ReadId, Completion<'_>),
     {
@@ -521,12 +548,21 @@ impl Msfs {
         if let Some(taker) = slot.pending.iter().position(|p| p.capacity >= len) {
             for _ in 0..taker {
                 if let Some(p) = slot.pending.pop_front() {
-                    let id = ReadId { slot: slot_ref, seq: p.seq };
+                    let id = ReadId {
+                        slot: slot_ref,
+                        seq: p.seq,
+                    };
                     complete(id, Completion::Failed(NtStatus::BUFFER_TOO_SMALL));
                 }
             }
             if let Some(p) = slot.pending.pop_front() {
-                complete(ReadId { slot: slot_ref, seq: p.seq }, Completion::Delivered(data));
+                complete(
+                    ReadId {
+                        slot: slot_ref,
+                        seq: p.seq,
+                    },
+                    Completion::Delivered(data),
+                );
             }
             return Ok(len);
         }
@@ -547,7 +583,10 @@ impl Msfs {
 
         message.extend_from_slice(data);
         while let Some(p) = slot.pending.pop_front() {
-            let id = ReadId { slot: slot_ref, seq: p.seq };
+            let id = ReadId {
+                slot: slot_ref,
+                seq: p.seq,
+            };
             complete(id, Completion::Failed(NtStatus::BUFFER_TOO_SMALL));
         }
         slot.messages.push_back(message);
@@ -598,7 +637,10 @@ impl Msfs {
         slot.pending.push_back(PendingRead { seq, capacity });
         self.next_read_seq = next_read_seq;
         Ok(ReadOutcome::Pending {
-            id: ReadId { slot: slot_ref, seq },
+            id: ReadId {
+                slot: slot_ref,
+                seq,
+            },
             wait,
         })
     }
@@ -696,7 +738,12 @@ impl Msfs {
     /// status, STATUS_BUFFER_OVERFLOW when the first record's name was cut short (it is
     /// returned again next time), STATUS_NO_SUCH_FILE when the first query of a scan finds
     /// nothing, STATUS_NO_MORE_FILES when a later one does.
-    pub fn query_directory(&self, handle: &mut Handle, query: &DirQuery<'_>, out: &mut [u8]) -> DirReply {
+    pub fn query_directory(
+        &self,
+        handle: &mut Handle,
+        query: &DirQuery<'_>,
+        out: &mut [u8],
+    ) -> DirReply {
         let HandleKind::Root(cursor) = &mut handle.kind else {
             return DirReply::status(NtStatus::INVALID_PARAMETER);
         };
@@ -784,7 +831,10 @@ impl Msfs {
         }
         cursor.after = last_serial;
         cursor.queried = true;
-        DirReply { status, information }
+        DirReply {
+            status,
+            information,
+        }
     }
 
     /// `IRP_MJ_CLEANUP`: the last user handle to the file object is closed. For a server
@@ -821,8 +871,12 @@ impl Msfs {
         if !matches!(entry, SlabEntry::Live(s) if s.serial == slot_ref.serial) {
             return;
         }
-        let SlabEntry::Live(slot) = core::mem::replace(entry, SlabEntry::Free { next: self.free_head })
-        else {
+        let SlabEntry::Live(slot) = core::mem::replace(
+            entry,
+            SlabEntry::Free {
+                next: self.free_head,
+            },
+        ) else {
             return;
         };
         self.free_head = Some(index);
@@ -838,7 +892,10 @@ impl Msfs {
         }
         self.budget_used = self.budget_used.saturating_sub(slot.charge());
         for p in &slot.pending {
-            let id = ReadId { slot: slot_ref, seq: p.seq };
+            let id = ReadId {
+                slot: slot_ref,
+                seq: p.seq,
+            };
             complete(id, Completion::Failed(NtStatus::CANCELLED));
         }
     }
@@ -859,8 +916,8 @@ mod audit {
     //! Introspection for tests and fuzzing: a canonical snapshot of the whole state, and a
     //! check of every structural invariant.
     use super::*;
-    use alloc::string::String;
     use alloc::format;
+    use alloc::string::String;
 
     /// Everything observable about one slot.
     #[derive(Clone, Debug, PartialEq, Eq)]
@@ -927,7 +984,11 @@ mod audit {
                 })
                 .collect();
             if live.len() != self.names.len() {
-                return Err(format!("{} live slots, {} names", live.len(), self.names.len()));
+                return Err(format!(
+                    "{} live slots, {} names",
+                    live.len(),
+                    self.names.len()
+                ));
             }
             let mut charge = 0u64;
             for &(index, slot) in &live {
@@ -937,30 +998,49 @@ mod audit {
                     return Err(format!("slot {index} is in the name table {hits} times"));
                 }
                 for &(other, o) in &live {
-                    if other != index && names_equal(o.name.iter().copied(), slot.name.iter().copied()) {
+                    if other != index
+                        && names_equal(o.name.iter().copied(), slot.name.iter().copied())
+                    {
                         return Err(format!("slots {index} and {other} share a name"));
                     }
                 }
                 if !slot.pending.is_empty() && !slot.messages.is_empty() {
-                    return Err(format!("slot {index} has pending reads and queued messages"));
+                    return Err(format!(
+                        "slot {index} has pending reads and queued messages"
+                    ));
                 }
-                if slot.pending.iter().zip(slot.pending.iter().skip(1)).any(|(a, b)| a.seq >= b.seq) {
+                if slot
+                    .pending
+                    .iter()
+                    .zip(slot.pending.iter().skip(1))
+                    .any(|(a, b)| a.seq >= b.seq)
+                {
                     return Err(format!("slot {index}: pending reads out of order"));
                 }
                 let bytes: u64 = slot.messages.iter().map(|m| m.len() as u64).sum();
                 if bytes != slot.queued_bytes {
-                    return Err(format!("slot {index}: queued_bytes {} != {bytes}", slot.queued_bytes));
+                    return Err(format!(
+                        "slot {index}: queued_bytes {} != {bytes}",
+                        slot.queued_bytes
+                    ));
                 }
                 if slot.quota != 0 && bytes > u64::from(slot.quota) {
                     return Err(format!("slot {index}: over quota"));
                 }
                 if slot.max_message_size != 0
-                    && slot.messages.iter().any(|m| m.len() > slot.max_message_size as usize)
+                    && slot
+                        .messages
+                        .iter()
+                        .any(|m| m.len() > slot.max_message_size as usize)
                 {
                     return Err(format!("slot {index}: message over maximum size"));
                 }
                 charge += slot.charge();
-                let in_order = self.order.iter().filter(|&&(s, i)| s == slot.serial && i == index).count();
+                let in_order = self
+                    .order
+                    .iter()
+                    .filter(|&&(s, i)| s == slot.serial && i == index)
+                    .count();
                 if in_order != 1 {
                     return Err(format!("slot {index} is in the order {in_order} times"));
                 }
@@ -971,12 +1051,19 @@ mod audit {
             if self.budget_used > self.budget_limit {
                 return Err("budget exceeded".into());
             }
-            if self.order.windows(2).any(|w| matches!(w, [a, b] if a.0 >= b.0)) {
+            if self
+                .order
+                .windows(2)
+                .any(|w| matches!(w, [a, b] if a.0 >= b.0))
+            {
                 return Err("order not strictly increasing".into());
             }
             let tomb = self.order.iter().filter(|&&(_, i)| i == TOMBSTONE).count();
             if tomb != self.tombstones || self.order.len() - tomb != live.len() {
-                return Err(format!("order: {tomb} tombstones, counter {}", self.tombstones));
+                return Err(format!(
+                    "order: {tomb} tombstones, counter {}",
+                    self.tombstones
+                ));
             }
             let mut free = 0usize;
             let mut cursor = self.free_head;
@@ -991,7 +1078,11 @@ mod audit {
                 }
             }
             if free + live.len() != self.entries.len() {
-                return Err(format!("{free} free + {} live != {}", live.len(), self.entries.len()));
+                return Err(format!(
+                    "{free} free + {} live != {}",
+                    live.len(),
+                    self.entries.len()
+                ));
             }
             Ok(())
         }

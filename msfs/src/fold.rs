@@ -13,7 +13,11 @@ pub use crate::fold_table::UNICODE_VERSION;
 pub fn fold_code_point(c: u32) -> u32 {
     if c < 0x80 {
         // ASCII is by far the common case and needs no table search.
-        return if (0x41..=0x5A).contains(&c) { c | 0x20 } else { c };
+        return if (0x41..=0x5A).contains(&c) {
+            c | 0x20
+        } else {
+            c
+        };
     }
     match SIMPLE_FOLD.binary_search_by_key(&c, |&(from, _)| from) {
         Ok(i) => SIMPLE_FOLD.get(i).map_or(c, |&(_, to)| to),
@@ -107,7 +111,11 @@ mod tests {
         }
         for &(from, to) in SIMPLE_FOLD.iter() {
             assert_ne!(from, to);
-            assert_eq!(fold_code_point(to), to, "fold of {from:X} is not a fixed point");
+            assert_eq!(
+                fold_code_point(to),
+                to,
+                "fold of {from:X} is not a fixed point"
+            );
             assert!(char::from_u32(to).is_some());
         }
         assert_eq!(UNICODE_VERSION, "15.0.0");
@@ -117,8 +125,12 @@ mod tests {
     fn folding_agrees_with_std_lowercase_for_every_unicode_15_character() {
         // std's case tables are newer than the table's Unicode 15.0; these case pairs were
         // added in Unicode 16.0 and are not folded by a 15.0 table.
-        const ADDED_IN_16: [core::ops::RangeInclusive<u32>; 4] =
-            [0x1C89..=0x1C8A, 0xA7CB..=0xA7DC, 0x10D50..=0x10D85, 0x16EA0..=0x16ED3];
+        const ADDED_IN_16: [core::ops::RangeInclusive<u32>; 4] = [
+            0x1C89..=0x1C8A,
+            0xA7CB..=0xA7DC,
+            0x10D50..=0x10D85,
+            0x16EA0..=0x16ED3,
+        ];
         // Where std's lowercase is one character, simple folding agrees with it, or with the
         // folding of it (final sigma, Cherokee, the Greek symbol variants, ...).
         let mut disagreements = std::vec::Vec::new();

@@ -116,10 +116,7 @@ pub(crate) fn hash_name<H: Hasher>(units: impl Iterator<Item = u16>, state: &mut
 }
 
 /// Case-insensitive equality under simple case folding.
-pub(crate) fn names_equal(
-    a: impl Iterator<Item = u16>,
-    b: impl Iterator<Item = u16>,
-) -> bool {
+pub(crate) fn names_equal(a: impl Iterator<Item = u16>, b: impl Iterator<Item = u16>) -> bool {
     folded_units(a).eq(folded_units(b))
 }
 
@@ -137,7 +134,9 @@ mod tests {
         let b = bytes(s);
         match parse_target(&b)? {
             Target::Root => Ok("<root>".into()),
-            Target::Slot(n) => Ok(std::string::String::from_utf16(&n.units().collect::<Vec<_>>()).unwrap()),
+            Target::Slot(n) => {
+                Ok(std::string::String::from_utf16(&n.units().collect::<Vec<_>>()).unwrap())
+            }
         }
     }
 
@@ -159,8 +158,22 @@ mod tests {
     #[test]
     fn malformed_names_are_object_name_invalid() {
         for bad in [
-            "x", "app\\x", "\\\\", "\\a\\", "\\a\\\\b", "\\.", "\\..", "\\a\\.\\b", "\\a\\..",
-            "\\a*", "\\a?", "\\a<", "\\a>", "\\a\"", "\\a\u{0}", "\\a\u{1f}",
+            "x",
+            "app\\x",
+            "\\\\",
+            "\\a\\",
+            "\\a\\\\b",
+            "\\.",
+            "\\..",
+            "\\a\\.\\b",
+            "\\a\\..",
+            "\\a*",
+            "\\a?",
+            "\\a<",
+            "\\a>",
+            "\\a\"",
+            "\\a\u{0}",
+            "\\a\u{1f}",
         ] {
             assert_eq!(slot(bad), Err(NtStatus::OBJECT_NAME_INVALID), "{bad:?}");
         }
@@ -176,12 +189,19 @@ mod tests {
 
     #[test]
     fn length_limit_mirrors_the_object_manager() {
-        let longest: std::string::String =
-            core::iter::once('\\').chain(core::iter::repeat('a').take(MAX_NAME_BYTES / 2 - 1)).collect();
+        let longest: std::string::String = core::iter::once('\\')
+            .chain(core::iter::repeat('a').take(MAX_NAME_BYTES / 2 - 1))
+            .collect();
         assert_eq!(bytes(&longest).len(), MAX_NAME_BYTES);
-        assert!(matches!(parse_target(&bytes(&longest)), Ok(Target::Slot(_))));
+        assert!(matches!(
+            parse_target(&bytes(&longest)),
+            Ok(Target::Slot(_))
+        ));
         let too_long = std::format!("{longest}a");
-        assert_eq!(parse_target(&bytes(&too_long)), Err(NtStatus::OBJECT_NAME_INVALID));
+        assert_eq!(
+            parse_target(&bytes(&too_long)),
+            Err(NtStatus::OBJECT_NAME_INVALID)
+        );
     }
 
     #[test]
@@ -192,7 +212,10 @@ mod tests {
             hash_name(s.encode_utf16(), &mut st);
             st.finish()
         };
-        assert!(names_equal("App\\ÉVÉNEMENTS".encode_utf16(), "app\\événements".encode_utf16()));
+        assert!(names_equal(
+            "App\\ÉVÉNEMENTS".encode_utf16(),
+            "app\\événements".encode_utf16()
+        ));
         assert_eq!(h("App\\ÉVÉNEMENTS"), h("app\\événements"));
         assert!(!names_equal("a".encode_utf16(), "ab".encode_utf16()));
         assert!(!names_equal("a\\b".encode_utf16(), "ab".encode_utf16()));

@@ -48,7 +48,13 @@ impl CreateParameters {
         let max = get::<4>(bytes, 0x4);
         let timeout = get::<8>(bytes, 0x8);
         let specified = bytes.get(0x10);
-        match (quota, max, timeout, specified, bytes.len() >= Self::WIRE_SIZE) {
+        match (
+            quota,
+            max,
+            timeout,
+            specified,
+            bytes.len() >= Self::WIRE_SIZE,
+        ) {
             (Some(q), Some(m), Some(t), Some(&s), true) => Ok(CreateParameters {
                 mailslot_quota: u32::from_le_bytes(q),
                 maximum_message_size: u32::from_le_bytes(m),
@@ -195,7 +201,10 @@ mod tests {
         assert_eq!(p.read_timeout, Some(-10_000_000));
         // Any non-zero BOOLEAN is TRUE; zero ignores whatever sits in ReadTimeout.
         raw[16] = 0x80;
-        assert_eq!(CreateParameters::decode(&raw).unwrap().read_timeout, Some(-10_000_000));
+        assert_eq!(
+            CreateParameters::decode(&raw).unwrap().read_timeout,
+            Some(-10_000_000)
+        );
         raw[16] = 0;
         let p = CreateParameters::decode(&raw).unwrap();
         assert_eq!(p.read_timeout, None);
@@ -205,8 +214,16 @@ mod tests {
             Err(NtStatus::INVALID_PARAMETER)
         );
         let mut back = [0xAAu8; 24];
-        CreateParameters { read_timeout: Some(5), ..p }.encode(&mut back).unwrap();
-        assert_eq!(CreateParameters::decode(&back).unwrap().read_timeout, Some(5));
+        CreateParameters {
+            read_timeout: Some(5),
+            ..p
+        }
+        .encode(&mut back)
+        .unwrap();
+        assert_eq!(
+            CreateParameters::decode(&back).unwrap().read_timeout,
+            Some(5)
+        );
     }
 
     #[test]
@@ -227,8 +244,14 @@ mod tests {
         assert_eq!(&out[16..24], &[0xFF; 8]);
         assert_eq!(&out[24..], &[0; 6], "nothing written past the structure");
         assert_eq!(MailslotInfo::decode(&out), Ok(info));
-        assert_eq!(info.encode(&mut [0u8; 23]), Err(NtStatus::INFO_LENGTH_MISMATCH));
-        assert_eq!(MailslotInfo::decode(&out[..23]), Err(NtStatus::INFO_LENGTH_MISMATCH));
+        assert_eq!(
+            info.encode(&mut [0u8; 23]),
+            Err(NtStatus::INFO_LENGTH_MISMATCH)
+        );
+        assert_eq!(
+            MailslotInfo::decode(&out[..23]),
+            Err(NtStatus::INFO_LENGTH_MISMATCH)
+        );
     }
 
     #[test]
@@ -237,7 +260,10 @@ mod tests {
             SetInformation::decode(&[1, 0, 0, 0, 0, 0, 0]),
             Err(NtStatus::INFO_LENGTH_MISMATCH)
         );
-        assert_eq!(SetInformation::decode(&[0; 8]), Err(NtStatus::INVALID_PARAMETER));
+        assert_eq!(
+            SetInformation::decode(&[0; 8]),
+            Err(NtStatus::INVALID_PARAMETER)
+        );
         let s = SetInformation::decode(&0x7FF0_1234_5678u64.to_le_bytes()).unwrap();
         assert_eq!(s.read_timeout_ptr.get(), 0x7FF0_1234_5678);
     }
