@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn length_limit_mirrors_the_object_manager() {
         let longest: std::string::String = core::iter::once('\\')
-            .chain(core::iter::repeat('a').take(MAX_NAME_BYTES / 2 - 1))
+            .chain(core::iter::repeat_n('a', MAX_NAME_BYTES / 2 - 1))
             .collect();
         assert_eq!(bytes(&longest).len(), MAX_NAME_BYTES);
         assert!(matches!(

@@ -149,20 +149,18 @@ mod tests {
     #[test]
     fn limits() {
         assert_eq!(Pattern::parse(&[0x2A]), Err(NtStatus::OBJECT_NAME_INVALID));
-        let long_wild: std::string::String = core::iter::repeat('a')
-            .take(MAX_WILDCARD_PATTERN)
+        let long_wild: std::string::String = core::iter::repeat_n('a', MAX_WILDCARD_PATTERN)
             .chain(['*'])
             .collect();
         assert_eq!(
             Pattern::parse(&bytes(&long_wild)),
             Err(NtStatus::OBJECT_NAME_INVALID)
         );
-        let ok_wild: std::string::String = core::iter::repeat('a')
-            .take(MAX_WILDCARD_PATTERN - 1)
+        let ok_wild: std::string::String = core::iter::repeat_n('a', MAX_WILDCARD_PATTERN - 1)
             .chain(['*'])
             .collect();
         assert!(Pattern::parse(&bytes(&ok_wild)).unwrap().is_some());
-        let long_exact: std::string::String = core::iter::repeat('a').take(5000).collect();
+        let long_exact: std::string::String = core::iter::repeat_n('a', 5000).collect();
         assert!(m(&long_exact, &long_exact.to_uppercase()));
     }
 
@@ -170,8 +168,8 @@ mod tests {
     fn adversarial_pattern_stays_bounded() {
         // The worst case for greedy matching: many stars against a long near-miss.
         let pattern: std::string::String =
-            core::iter::repeat("*a").take(120).chain(["b"]).collect();
-        let name: std::string::String = core::iter::repeat('a').take(32_000).collect();
+            core::iter::repeat_n("*a", 120).chain(["b"]).collect();
+        let name: std::string::String = core::iter::repeat_n('a', 32_000).collect();
         assert!(!m(&pattern, &name));
     }
 }

@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn fsctl_code_is_ctl_code() {
-        let ctl = (0x0Cu32 << 16) | (1 << 14) | (0 << 2) | 3;
+        let ctl = ((0x0Cu32 << 16) | (1 << 14)) | 3;
         assert_eq!(FSCTL_MAILSLOT_PEEK, ctl);
     }
 }
