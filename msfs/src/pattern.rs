@@ -167,8 +167,7 @@ mod tests {
     #[test]
     fn adversarial_pattern_stays_bounded() {
         // The worst case for greedy matching: many stars against a long near-miss.
-        let pattern: std::string::String =
-            core::iter::repeat_n("*a", 120).chain(["b"]).collect();
+        let pattern: std::string::String = core::iter::repeat_n("*a", 120).chain(["b"]).collect();
         let name: std::string::String = core::iter::repeat_n('a', 32_000).collect();
         assert!(!m(&pattern, &name));
     }
