@@ -32,4 +32,10 @@ echo "== fuzz smoke run"
 tools/fuzz.sh "${FUZZ_SECONDS:-10}"
 
 echo "== tests"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+test "${PIPESTATUS[0]}" -eq 0
+# One closing line over every test binary (the last cargo lines are doc-test runs with none).
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i; exit (p == 0 || f != 0) }' "$log"
