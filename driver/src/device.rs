@@ -1,0 +1,166 @@
+//! Driver entry and unload, and the control device `\Device\RsMailslot`.
+//!
+//! The image entry point does what the WDK's KMDF stub would: bind to the framework, run the
+//! driver's initialisation, unbind on failure, and put its own unload routine in front of the
+//! framework's so that unbinding is the last thing that happens.
+
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::ffi::*;
+use crate::kernel::{trace, trace_status};
+use crate::{kmdf, names};
+
+const STATUS_SUCCESS: NTSTATUS = 0;
+const STATUS_INVALID_PARAMETER: NTSTATUS = 0xC000_000D_u32 as NTSTATUS;
+const STATUS_INVALID_DEVICE_REQUEST: NTSTATUS = 0xC000_0010_u32 as NTSTATUS;
+
+/// The control device, for deletion at unload.
+static CONTROL_DEVICE: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(null_mut());
+/// The framework's unload routine, which ours calls before unbinding.
+static FRAMEWORK_UNLOAD: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(null_mut());
+
+type DriverUnload = unsafe extern "system" fn(*const DRIVER_OBJECT);
+
+fn unicode(chars: &'static [u16]) -> UNICODE_STRING {
+    let bytes = (chars.len() * 2) as u16;
+    UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: bytes,
+        Buffer: chars.as_ptr().cast_mut(),
+    }
+}
+
+/// The image entry point (`/ENTRY:DriverEntry`).
+///
+/// # Safety
+/// Called by the I/O manager once, at PASSIVE_LEVEL, with its driver object and registry path.
+#[no_mangle]
+pub unsafe extern "system" fn DriverEntry(
+    driver_object: *mut DRIVER_OBJECT,
+    registry_path: *mut UNICODE_STRING,
+) -> NTSTATUS {
+    if driver_object.is_null() || registry_path.is_null() {
+        return STATUS_INVALID_PARAMETER;
+    }
+    crate::kernel::init_tracing();
+    // SAFETY: the I/O manager's pointers, checked non-null; this is the one call of bind.
+    let status = unsafe { kmdf::bind(driver_object, registry_path) };
+    if status < 0 {
+        trace_status("WdfVersionBind", status);
+        return status;
+    }
+    // SAFETY: bound; same pointers.
+    if let Err(status) = unsafe { initialize(driver_object, registry_path) } {
+        // SAFETY: the bind succeeded and no KMDF call can follow a failed DriverEntry.
+        unsafe { kmdf::unbind() };
+        return status;
+    }
+    if kmdf::displace_driver_unload() {
+        // SAFETY: DriverEntry owns the driver object until it returns.
+        unsafe {
+            if let Some(framework) = (*driver_object).DriverUnload {
+                FRAMEWORK_UNLOAD.store(framework as *mut core::ffi::c_void, Ordering::Release);
+            }
+            (*driver_object).DriverUnload = Some(unload);
+        }
+    }
+    STATUS_SUCCESS
+}
+
+/// Runs the framework's unload (which calls [`evt_driver_unload`] and deletes the WDFDRIVER),
+/// then unbinds.
+unsafe extern "system" fn unload(driver_object: *const DRIVER_OBJECT) {
+    let framework = FRAMEWORK_UNLOAD.swap(null_mut(), Ordering::AcqRel);
+    if !framework.is_null() {
+        // SAFETY: the pointer was the framework's DriverUnload, of this very type.
+        unsafe {
+            let framework: DriverUnload = core::mem::transmute(framework);
+            framework(driver_object);
+        }
+    }
+    // SAFETY: the framework is done with the driver; nothing calls KMDF after this.
+    unsafe { kmdf::unbind() };
+    trace(c"rsmailslot: unloaded\n");
+}
+
+/// `EvtDriverUnload`: deletes the control device (its link goes with it).
+unsafe extern "system" fn evt_driver_unload(_driver: WDFDRIVER) {
+    let device = CONTROL_DEVICE.swap(null_mut(), Ordering::AcqRel);
+    if !device.is_null() {
+        // SAFETY: the control device this driver created; unload runs at PASSIVE_LEVEL.
+        unsafe { kmdf::object_delete(device) };
+    }
+}
+
+unsafe fn initialize(
+    driver_object: *mut DRIVER_OBJECT,
+    registry_path: *const UNICODE_STRING,
+) -> Result<(), NTSTATUS> {
+    let mut config = WDF_DRIVER_CONFIG {
+        Size: core::mem::size_of::<WDF_DRIVER_CONFIG>() as u32,
+        EvtDriverDeviceAdd: None,
+        EvtDriverUnload: Some(evt_driver_unload),
+        DriverInitFlags: WDF_DRIVER_INIT_NON_PNP_DRIVER,
+        DriverPoolTag: POOL_TAG,
+    };
+    // SAFETY: bound, from DriverEntry, with the I/O manager's pointers.
+    let driver = unsafe { kmdf::driver_create(driver_object, registry_path, &mut config) }
+        .inspect_err(|&s| trace_status("WdfDriverCreate", s))?;
+    let sddl = unicode(&names::SDDL_UTF16);
+    // SAFETY: a live WDFDRIVER, PASSIVE_LEVEL.
+    let mut init = unsafe { kmdf::control_device_init_allocate(driver, &sddl) }
+        .inspect_err(|&s| trace_status("WdfControlDeviceInitAllocate", s))?;
+    // SAFETY: `init` is live until device_create consumes it or we free it.
+    let device = match unsafe { create_control_device(&mut init) } {
+        Ok(device) => device,
+        Err(status) => {
+            if !init.is_null() {
+                // SAFETY: not consumed by a successful WdfDeviceCreate.
+                unsafe { kmdf::device_init_free(init) };
+            }
+            return Err(status);
+        }
+    };
+    let link = unicode(&names::SYMBOLIC_LINK_UTF16);
+    // SAFETY: a control device just created, PASSIVE_LEVEL.
+    let linked = unsafe { kmdf::device_create_symbolic_link(device, &link) }
+        .inspect_err(|&s| trace_status("WdfDeviceCreateSymbolicLink", s))
+        .and_then(|()| unsafe { kmdf::control_finish_initializing(device) });
+    if let Err(status) = linked {
+        // SAFETY: our control device, PASSIVE_LEVEL.
+        unsafe { kmdf::object_delete(device) };
+        return Err(status);
+    }
+    CONTROL_DEVICE.store(device, Ordering::Release);
+    trace(c"rsmailslot: loaded\n");
+    Ok(())
+}
+
+unsafe fn create_control_device(init: &mut PWDFDEVICE_INIT) -> Result<WDFDEVICE, NTSTATUS> {
+    let name = unicode(&names::DEVICE_NAME_UTF16);
+    // SAFETY: `*init` is live (the caller frees it if we fail).
+    unsafe {
+        kmdf::device_init_set_device_type(*init, FILE_DEVICE_MAILSLOT)?;
+        kmdf::device_init_set_characteristics(*init, FILE_DEVICE_SECURE_OPEN, false)?;
+        kmdf::device_init_assign_name(*init, &name)
+            .inspect_err(|&s| trace_status("WdfDeviceInitAssignName", s))?;
+        for major in irp_mj::SERVED {
+            kmdf::device_init_assign_preprocess(*init, preprocess, major)
+                .inspect_err(|&s| trace_status("WdfDeviceInitAssignWdmIrpPreprocessCallback", s))?;
+        }
+        kmdf::device_create(init).inspect_err(|&s| trace_status("WdfDeviceCreate", s))
+    }
+}
+
+/// `EvtDeviceWdmIrpPreprocess` for every mailslot major function. The I/O path (issue 4)
+/// is not wired yet, so every request completes with STATUS_INVALID_DEVICE_REQUEST.
+unsafe extern "system" fn preprocess(_device: WDFDEVICE, irp: *mut IRP) -> NTSTATUS {
+    // SAFETY: KMDF hands us an IRP we own until we complete it; we complete it once.
+    unsafe {
+        (*irp).IoStatus.Anonymous.Status = STATUS_INVALID_DEVICE_REQUEST;
+        (*irp).IoStatus.Information = 0;
+        IofCompleteRequest(irp, IO_NO_INCREMENT);
+    }
+    STATUS_INVALID_DEVICE_REQUEST
+}

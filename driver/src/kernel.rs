@@ -1,0 +1,121 @@
+//! What a `no_std` Rust image needs to live in the kernel: the global allocator over
+//! non-paged pool, a panic handler that bugchecks, `_fltused`, and debug tracing.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ffi::{c_void, CStr};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::ffi::*;
+
+/// The bugcheck code of a panic in rsmailslot.sys ('RSMP'): parameter 1 is the source line,
+/// 2 the column, 3 the address of the file name.
+pub const BUGCHECK_RSMAILSLOT_PANIC: u32 = u32::from_be_bytes(*b"RSMP");
+
+/// Every Rust allocation is non-paged pool with the driver's tag.
+struct NonPagedPool;
+
+/// Pool blocks are 16-byte aligned on x64; a stricter alignment is refused, not faked.
+const POOL_ALIGNMENT: usize = 16;
+
+// SAFETY: ExAllocatePool2 returns null or a block of at least `size` bytes aligned to 16,
+// which satisfies every layout this allocator accepts; blocks are freed with the same tag.
+unsafe impl GlobalAlloc for NonPagedPool {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() > POOL_ALIGNMENT {
+            return null_mut();
+        }
+        // SAFETY: a plain pool allocation; callable at IRQL <= DISPATCH_LEVEL.
+        unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, layout.size(), POOL_TAG).cast() }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above, so from ExAllocatePool2 with POOL_TAG.
+        unsafe { ExFreePoolWithTag(ptr.cast(), POOL_TAG) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: NonPagedPool = NonPagedPool;
+
+/// The linker expects this symbol in any image that may touch floating point.
+#[no_mangle]
+#[used]
+pub static _fltused: i32 = 0;
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    trace(c"rsmailslot: panic, bugchecking\n");
+    let (line, column, file) = info.location().map_or((0, 0, 0), |l| {
+        (
+            l.line() as usize,
+            l.column() as usize,
+            l.file().as_ptr() as usize,
+        )
+    });
+    // SAFETY: KeBugCheckEx takes plain integers and never returns.
+    unsafe { KeBugCheckEx(BUGCHECK_RSMAILSLOT_PANIC, line, column, file, 0) }
+}
+
+/// `DbgPrintEx`, resolved by [`init_tracing`].
+static DBG_PRINT_EX: AtomicPtr<c_void> = AtomicPtr::new(null_mut());
+
+static DBG_PRINT_EX_NAME: [u16; 10] = crate::names::utf16("DbgPrintEx");
+
+/// Looks up `DbgPrintEx` in ntoskrnl's exports. Call at PASSIVE_LEVEL, first thing at entry.
+pub fn init_tracing() {
+    let name = UNICODE_STRING {
+        Length: (DBG_PRINT_EX_NAME.len() * 2) as u16,
+        MaximumLength: (DBG_PRINT_EX_NAME.len() * 2) as u16,
+        Buffer: DBG_PRINT_EX_NAME.as_ptr().cast_mut(),
+    };
+    // SAFETY: a valid counted string; DriverEntry runs at PASSIVE_LEVEL.
+    let routine = unsafe { MmGetSystemRoutineAddress(&name) };
+    DBG_PRINT_EX.store(routine, Ordering::Release);
+}
+
+/// Prints a message to the kernel debugger at error level (shown by default).
+pub fn trace(message: &CStr) {
+    let routine = DBG_PRINT_EX.load(Ordering::Acquire);
+    if routine.is_null() {
+        return;
+    }
+    // SAFETY: the address of ntoskrnl's DbgPrintEx, whose prototype DbgPrintExFn is; "%s"
+    // with a NUL-terminated string reads exactly that string.
+    unsafe {
+        let print: DbgPrintExFn = core::mem::transmute(routine);
+        print(
+            DPFLTR_IHVDRIVER_ID,
+            DPFLTR_ERROR_LEVEL,
+            c"%s".as_ptr().cast(),
+            message.as_ptr(),
+        );
+    }
+}
+
+/// Prints `rsmailslot: <what> failed: 0x<status>`.
+pub fn trace_status(what: &str, status: NTSTATUS) {
+    let mut line = [0u8; 128];
+    let mut len = 0;
+    let mut push = |bytes: &[u8]| {
+        for &b in bytes {
+            // Keep the last byte for the NUL.
+            if len + 1 < line.len() {
+                line[len] = b;
+                len += 1;
+            }
+        }
+    };
+    push(b"rsmailslot: ");
+    push(what.as_bytes());
+    push(b" failed: 0x");
+    let hex = b"0123456789ABCDEF";
+    let value = status as u32;
+    for shift in (0..8).rev() {
+        push(&[hex[((value >> (shift * 4)) & 0xF) as usize]]);
+    }
+    push(b"\n");
+    if let Ok(message) = CStr::from_bytes_until_nul(&line) {
+        trace(message);
+    }
+}

@@ -1,0 +1,61 @@
+//! The names by which Windows knows the driver. The INF, the install scripts and the harness
+//! must agree with these; a host test checks the INF against them.
+
+/// The NT device name of the control device.
+pub const DEVICE_NAME: &str = "\\Device\\RsMailslot";
+/// The DOS link applications open as `\\.\RsMailslot\...`.
+pub const SYMBOLIC_LINK: &str = "\\DosDevices\\RsMailslot";
+/// The service (and driver object) name the INF installs.
+pub const SERVICE_NAME: &str = "RsMailslot";
+/// The image the INF copies to the drivers folder.
+pub const BINARY_NAME: &str = "rsmailslot.sys";
+/// SDDL_DEVOBJ_SYS_ALL_ADM_RWX_WORLD_RW_RES_R (wdmsec.h): SYSTEM all, administrators
+/// read/write/execute, everyone read/write, restricted code read. Everyone may open a mailslot,
+/// as with Windows' own `\Device\Mailslot`.
+pub const SDDL: &str = "D:P(A;;GA;;;SY)(A;;GRGWGX;;;BA)(A;;GRGW;;;WD)(A;;GR;;;RC)";
+
+pub const DEVICE_NAME_UTF16: [u16; DEVICE_NAME.len()] = utf16(DEVICE_NAME);
+pub const SYMBOLIC_LINK_UTF16: [u16; SYMBOLIC_LINK.len()] = utf16(SYMBOLIC_LINK);
+pub const SDDL_UTF16: [u16; SDDL.len()] = utf16(SDDL);
+
+/// ASCII to UTF-16 at compile time.
+pub const fn utf16<const N: usize>(s: &str) -> [u16; N] {
+    let bytes = s.as_bytes();
+    let mut out = [0u16; N];
+    let mut i = 0;
+    while i < N && i < bytes.len() {
+        assert!(bytes[i] < 0x80, "ASCII only");
+        out[i] = bytes[i] as u16;
+        i += 1;
+    }
+    out
+}
+
+/// As [`utf16`], with the terminating NUL in the last element.
+pub const fn utf16_nul<const N: usize>(s: &str) -> [u16; N] {
+    assert!(s.len() + 1 == N, "room for exactly the text and a NUL");
+    utf16(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_names() {
+        assert_eq!(String::from_utf16(&DEVICE_NAME_UTF16).unwrap(), DEVICE_NAME);
+        assert_eq!(
+            String::from_utf16(&SYMBOLIC_LINK_UTF16).unwrap(),
+            SYMBOLIC_LINK
+        );
+        assert_eq!(String::from_utf16(&SDDL_UTF16).unwrap(), SDDL);
+        assert_eq!(utf16_nul::<3>("ab"), [0x61, 0x62, 0]);
+    }
+
+    #[test]
+    fn prefix_length_matches_the_engine_limit() {
+        // The engine's longest relative name leaves room for this device prefix within the
+        // object manager's 65,532-byte limit.
+        assert_eq!(msfs::name::MAX_NAME_BYTES + DEVICE_NAME.len() * 2, 65_532);
+    }
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The project's main job: builds rsmailslot.sys for x86_64 Windows from Linux, signs it with
+# a test certificate, and writes the package folder target/package/:
+#   rsmailslot.sys   the driver, Authenticode-signed (SHA-256) with the test certificate
+#   rsmailslot.pdb   its symbols
+#   rsmailslot.inf   the INF, DriverVer stamped with today's date and the crate version
+#   rsmailslot.cer   the test certificate (DER), to trust on a test-signing machine
+#
+# Needs root (or sudo) once, to install Debian's rustc-web, rust-web-src, rust-web-clippy,
+# lld-14, osslsigncode and openssl. The test certificate and key are made once in cert/ (ignored by
+# git) and reused, so every build is signed by the same certificate a VM already trusts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+started=$(date +%s)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+need=()
+for pkg in rustc-web rust-web-src rust-web-clippy lld-14 osslsigncode openssl; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing ${need[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+target=x86_64-pc-windows-msvc
+target_dir=$root/target/driver
+first_build=no
+[ -d "$target_dir/$target/release" ] || first_build=yes
+echo "== building rsmailslot.sys ($target, Debian rustc $(/usr/bin/rustc --version | cut -d' ' -f2), -Zbuild-std)"
+# Debian's rustc ships the library sources build-std needs; RUSTC_BOOTSTRAP enables -Z flags
+# on this stable toolchain. A target dir of its own keeps these artifacts apart from the
+# host toolchain's.
+RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$target_dir \
+    cargo build --release --locked -p rsmailslot \
+    -Zbuild-std=core,alloc --target $target \
+    --config "target.$target.linker=\"lld-link-14\""
+
+out=$root/target/package
+rm -rf "$out"
+mkdir -p "$out"
+built=$target_dir/$target/release
+cp "$built/rsmailslot.dll" "$out/rsmailslot.unsigned.sys"
+cp "$built/rsmailslot.pdb" "$out/rsmailslot.pdb"
+# lld-link does not write the PE checksum, which drivers need.
+cargo run -q --locked -p pecheck -- fix-checksum "$out/rsmailslot.unsigned.sys" >/dev/null
+
+cert=$root/cert
+if [ ! -f "$cert/rsmailslot-test.key" ] || [ ! -f "$cert/rsmailslot-test.crt" ]; then
+    echo "== creating the test certificate in cert/"
+    mkdir -p "$cert"
+    openssl req -x509 -newkey rsa:3072 -sha256 -days 3650 -nodes \
+        -subj "/CN=rsmailslot test signing" \
+        -addext "keyUsage=critical,digitalSignature" \
+        -addext "extendedKeyUsage=codeSigning" \
+        -keyout "$cert/rsmailslot-test.key" -out "$cert/rsmailslot-test.crt" 2>/dev/null
+fi
+openssl x509 -in "$cert/rsmailslot-test.crt" -outform der -out "$out/rsmailslot.cer"
+
+echo "== signing"
+osslsigncode sign -certs "$cert/rsmailslot-test.crt" -key "$cert/rsmailslot-test.key" \
+    -h sha256 -n "rsmailslot" -in "$out/rsmailslot.unsigned.sys" -out "$out/rsmailslot.sys" >/dev/null
+rm "$out/rsmailslot.unsigned.sys"
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' driver/Cargo.toml | head -n 1)
+sed "s|^DriverVer .*|DriverVer   = $(date -u +%m/%d/%Y),$version.0|" inf/rsmailslot.inf > "$out/rsmailslot.inf"
+
+elapsed=$(( $(date +%s) - started ))
+size=$(stat -c %s "$out/rsmailslot.sys")
+echo "== package: $out"
+ls -l "$out" | tail -n +2
+if [ "$first_build" = yes ]; then
+    echo "first build: ${elapsed}s; rsmailslot.sys: $size bytes"
+else
+    echo "build: ${elapsed}s; rsmailslot.sys: $size bytes"
+fi
