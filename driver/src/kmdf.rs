@@ -220,9 +220,12 @@ pub unsafe fn control_device_init_allocate(
 /// `init` from [`control_device_init_allocate`], not yet consumed by [`device_create`].
 pub unsafe fn device_init_free(init: PWDFDEVICE_INIT) {
     type F = unsafe extern "system" fn(G, PWDFDEVICE_INIT);
-    // SAFETY: F is the prototype [H].
-    if let Ok(f) = unsafe { function::<F>(index::WDF_DEVICE_INIT_FREE) } {
-        unsafe { f(globals(), init) }
+    // SAFETY: F is WdfDeviceInitFree's prototype [H]; the caller guarantees `init` is live
+    // and not consumed, so the framework frees it exactly once.
+    unsafe {
+        if let Ok(f) = function::<F>(index::WDF_DEVICE_INIT_FREE) {
+            f(globals(), init);
+        }
     }
 }
 
@@ -365,9 +368,12 @@ pub unsafe fn control_finish_initializing(device: WDFDEVICE) -> Result<(), NTSTA
 /// An object this driver created and may delete; PASSIVE_LEVEL for a control device.
 pub unsafe fn object_delete(object: WDFOBJECT) {
     type F = unsafe extern "system" fn(G, WDFOBJECT);
-    // SAFETY: F is the prototype [H].
-    if let Ok(f) = unsafe { function::<F>(index::WDF_OBJECT_DELETE) } {
-        unsafe { f(globals(), object) }
+    // SAFETY: F is WdfObjectDelete's prototype [H]; the caller guarantees the object is ours
+    // to delete and the IRQL the framework requires.
+    unsafe {
+        if let Ok(f) = function::<F>(index::WDF_OBJECT_DELETE) {
+            f(globals(), object);
+        }
     }
 }
 
