@@ -45,6 +45,10 @@ python3 tools/gen-casefold.py --check msfs/src/fold_table.rs
 echo "== fuzz smoke run"
 tools/fuzz.sh "${FUZZ_SECONDS:-10}"
 
+echo "== benchmarks still run (figures: BENCHMARKS.md)"
+cargo bench --locked -p msfs --bench engine -- --test >/dev/null
+cargo bench --locked -p msfs --bench report -- --quick
+
 echo "== tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
