@@ -27,6 +27,9 @@ fi
 
 target=x86_64-pc-windows-msvc
 target_dir=$root/target/driver
+out=$root/target/package
+# A failed build must not leave an older package behind for check-driver.sh to pass.
+rm -rf "$out"
 first_build=no
 [ -d "$target_dir/$target/release" ] || first_build=yes
 echo "== building rsmailslot.sys ($target, Debian rustc $(/usr/bin/rustc --version | cut -d' ' -f2), -Zbuild-std)"
@@ -38,8 +41,6 @@ RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$target_dir \
     -Zbuild-std=core,alloc --target $target \
     --config "target.$target.linker=\"lld-link-14\""
 
-out=$root/target/package
-rm -rf "$out"
 mkdir -p "$out"
 built=$target_dir/$target/release
 cp "$built/rsmailslot.dll" "$out/rsmailslot.unsigned.sys"

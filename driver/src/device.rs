@@ -7,13 +7,16 @@
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+use msfs::NtStatus;
+
 use crate::ffi::*;
 use crate::kernel::{trace, trace_status};
-use crate::{kmdf, names};
+use crate::kmdf;
+use crate::names::{self, unicode};
 
-const STATUS_SUCCESS: NTSTATUS = 0;
-const STATUS_INVALID_PARAMETER: NTSTATUS = 0xC000_000D_u32 as NTSTATUS;
-const STATUS_INVALID_DEVICE_REQUEST: NTSTATUS = 0xC000_0010_u32 as NTSTATUS;
+const STATUS_SUCCESS: NTSTATUS = NtStatus::SUCCESS.0;
+const STATUS_INVALID_PARAMETER: NTSTATUS = NtStatus::INVALID_PARAMETER.0;
+const STATUS_INVALID_DEVICE_REQUEST: NTSTATUS = NtStatus::INVALID_DEVICE_REQUEST.0;
 
 /// The control device, for deletion at unload.
 static CONTROL_DEVICE: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(null_mut());
@@ -21,15 +24,6 @@ static CONTROL_DEVICE: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(null_mut())
 static FRAMEWORK_UNLOAD: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(null_mut());
 
 type DriverUnload = unsafe extern "system" fn(*const DRIVER_OBJECT);
-
-fn unicode(chars: &'static [u16]) -> UNICODE_STRING {
-    let bytes = (chars.len() * 2) as u16;
-    UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: chars.as_ptr().cast_mut(),
-    }
-}
 
 /// The image entry point (`/ENTRY:DriverEntry`).
 ///

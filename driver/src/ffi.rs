@@ -144,7 +144,8 @@ extern "system" {
 pub type DbgPrintExFn =
     unsafe extern "C" fn(ComponentId: u32, Level: u32, Format: *const u8, ...) -> u32;
 
-// The compiler lowers copies and fills to these; in a driver ntoskrnl.exe provides them.
+// The compiler lowers copies and fills to these, and `alloc` refers to strlen; in a driver
+// ntoskrnl.exe provides them.
 #[cfg_attr(
     target_os = "windows",
     link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")
@@ -154,6 +155,7 @@ extern "C" {
     pub fn memmove(dest: *mut c_void, src: *const c_void, n: usize) -> *mut c_void;
     pub fn memset(dest: *mut c_void, c: i32, n: usize) -> *mut c_void;
     pub fn memcmp(a: *const c_void, b: *const c_void, n: usize) -> i32;
+    pub fn strlen(s: *const core::ffi::c_char) -> usize;
 }
 
 #[cfg_attr(

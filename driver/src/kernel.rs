@@ -64,11 +64,7 @@ static DBG_PRINT_EX_NAME: [u16; 10] = crate::names::utf16("DbgPrintEx");
 
 /// Looks up `DbgPrintEx` in ntoskrnl's exports. Call at PASSIVE_LEVEL, first thing at entry.
 pub fn init_tracing() {
-    let name = UNICODE_STRING {
-        Length: (DBG_PRINT_EX_NAME.len() * 2) as u16,
-        MaximumLength: (DBG_PRINT_EX_NAME.len() * 2) as u16,
-        Buffer: DBG_PRINT_EX_NAME.as_ptr().cast_mut(),
-    };
+    let name = crate::names::unicode(&DBG_PRINT_EX_NAME);
     // SAFETY: a valid counted string; DriverEntry runs at PASSIVE_LEVEL.
     let routine = unsafe { MmGetSystemRoutineAddress(&name) };
     DBG_PRINT_EX.store(routine, Ordering::Release);

@@ -18,6 +18,17 @@ pub const DEVICE_NAME_UTF16: [u16; DEVICE_NAME.len()] = utf16(DEVICE_NAME);
 pub const SYMBOLIC_LINK_UTF16: [u16; SYMBOLIC_LINK.len()] = utf16(SYMBOLIC_LINK);
 pub const SDDL_UTF16: [u16; SDDL.len()] = utf16(SDDL);
 
+/// A counted string over static UTF-16 text, for kernel calls that take `PCUNICODE_STRING`.
+pub fn unicode(chars: &'static [u16]) -> crate::ffi::UNICODE_STRING {
+    // A counted string holds at most 0xFFFE bytes (an even count of UTF-16 units).
+    let bytes = u16::try_from(chars.len() * 2).unwrap_or(0xFFFE);
+    crate::ffi::UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: bytes,
+        Buffer: chars.as_ptr().cast_mut(),
+    }
+}
+
 /// ASCII to UTF-16 at compile time.
 pub const fn utf16<const N: usize>(s: &str) -> [u16; N] {
     let bytes = s.as_bytes();
@@ -50,6 +61,9 @@ mod tests {
         );
         assert_eq!(String::from_utf16(&SDDL_UTF16).unwrap(), SDDL);
         assert_eq!(utf16_nul::<3>("ab"), [0x61, 0x62, 0]);
+        let u = unicode(&DEVICE_NAME_UTF16);
+        assert_eq!((u.Length, u.MaximumLength), (36, 36));
+        assert_eq!(u.Buffer.cast_const(), DEVICE_NAME_UTF16.as_ptr());
     }
 
     #[test]

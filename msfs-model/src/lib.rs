@@ -149,6 +149,15 @@ enum Done {
     Failed(NtStatus),
 }
 
+impl From<Completion<'_>> for Done {
+    fn from(c: Completion<'_>) -> Done {
+        match c {
+            Completion::Delivered(d) => Done::Data(d.to_vec()),
+            Completion::Failed(s) => Done::Failed(s),
+        }
+    }
+}
+
 enum ModelName {
     Invalid,
     Empty,
@@ -459,13 +468,7 @@ impl Runner {
                 let got = self
                     .engine
                     .write(self.handles[h].as_ref().unwrap(), &data, |id, c| {
-                        log.push((
-                            id,
-                            match c {
-                                Completion::Delivered(d) => Done::Data(d.to_vec()),
-                                Completion::Failed(s) => Done::Failed(s),
-                            },
-                        ))
+                        log.push((id, Done::from(c)))
                     });
                 let got_log = self.translate(log)?;
                 let mut expect_log = Vec::new();
@@ -656,15 +659,7 @@ impl Runner {
                     return Ok(());
                 };
                 let mut log = Vec::new();
-                let mut sink = |id, c: Completion<'_>| {
-                    log.push((
-                        id,
-                        match c {
-                            Completion::Delivered(d) => Done::Data(d.to_vec()),
-                            Completion::Failed(s) => Done::Failed(s),
-                        },
-                    ))
-                };
+                let mut sink = |id, c: Completion<'_>| log.push((id, Done::from(c)));
                 if matches!(op, Op::Close { .. }) {
                     let handle = self.handles[h].take().unwrap();
                     self.engine.close(handle, &mut sink);
