@@ -25,6 +25,8 @@ cargo clippy --workspace --exclude rsmailslot --all-targets --features msfs/audi
 # The driver on the host: its unit tests (ABI layouts, names, INF); its kernel code is linted
 # for the Windows target below.
 cargo clippy -p rsmailslot --tests --locked -- -D warnings
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+    cargo clippy -p msfs-io --tests --locked -- -D warnings
 # The engine as the driver will link it: without the test-only audit feature.
 cargo clippy -p msfs --lib --locked -- -D warnings
 
@@ -53,6 +55,10 @@ echo "== tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
+test "${PIPESTATUS[0]}" -eq 0
+echo "== model check of the pending-read protocol (loom)"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+    cargo test --locked --release -p msfs-io --test loom 2>&1 | tee -a "$log"
 test "${PIPESTATUS[0]}" -eq 0
 # One closing line over every test binary (the last cargo lines are doc-test runs with none).
 awk '/^test result:/ { p += $4; f += $6; i += $8 }

@@ -81,6 +81,15 @@ struct SlotRef {
 pub struct ReadId {
     slot: SlotRef,
     seq: u64,
+    token: usize,
+}
+
+impl ReadId {
+    /// The value the caller attached when the read was queued ([`Msfs::read_or_pend`]); the
+    /// kernel layer keeps its per-read context there.
+    pub fn token(&self) -> usize {
+        self.token
+    }
 }
 
 /// How long a pending read waits, as the kernel arms its timer.
@@ -176,6 +185,19 @@ impl DirReply {
     }
 }
 
+/// A handle's file facts ([`Msfs::describe`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileFacts<'a> {
+    pub role: HandleRole,
+    /// Creation time of the slot (100 ns since 1601); 0 for the root.
+    pub created: i64,
+    /// Payload bytes queued.
+    pub queued_bytes: u64,
+    /// The name relative to the root, without the leading backslash, in the creator's case;
+    /// empty for the root.
+    pub name: &'a [u16],
+}
+
 /// Scan state of a directory handle.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct DirCursor {
@@ -222,6 +244,17 @@ impl Handle {
 struct PendingRead {
     seq: u64,
     capacity: usize,
+    token: usize,
+}
+
+impl PendingRead {
+    fn id(&self, slot: SlotRef) -> ReadId {
+        ReadId {
+            slot,
+            seq: self.seq,
+            token: self.token,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -548,21 +581,14 @@ impl Msfs {
         if let Some(taker) = slot.pending.iter().position(|p| p.capacity >= len) {
             for _ in 0..taker {
                 if let Some(p) = slot.pending.pop_front() {
-                    let id = ReadId {
-                        slot: slot_ref,
-                        seq: p.seq,
-                    };
-                    complete(id, Completion::Failed(NtStatus::BUFFER_TOO_SMALL));
+                    complete(
+                        p.id(slot_ref),
+                        Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
+                    );
                 }
             }
             if let Some(p) = slot.pending.pop_front() {
-                complete(
-                    ReadId {
-                        slot: slot_ref,
-                        seq: p.seq,
-                    },
-                    Completion::Delivered(data),
-                );
+                complete(p.id(slot_ref), Completion::Delivered(data));
             }
             return Ok(len);
         }
@@ -583,11 +609,10 @@ impl Msfs {
 
         message.extend_from_slice(data);
         while let Some(p) = slot.pending.pop_front() {
-            let id = ReadId {
-                slot: slot_ref,
-                seq: p.seq,
-            };
-            complete(id, Completion::Failed(NtStatus::BUFFER_TOO_SMALL));
+            complete(
+                p.id(slot_ref),
+                Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
+            );
         }
         slot.messages.push_back(message);
         slot.queued_bytes = queued;
@@ -604,6 +629,22 @@ impl Msfs {
     /// STATUS_INVALID_DEVICE_REQUEST on the root, STATUS_FILE_CLOSED after the server's
     /// cleanup, STATUS_INSUFFICIENT_RESOURCES if the read cannot be queued.
     pub fn read(&mut self, handle: &Handle, capacity: usize) -> Result<ReadOutcome, NtStatus> {
+        self.read_or_pend(handle, capacity, |_| Ok(0))
+    }
+
+    /// [`Msfs::read`], with a say in queueing: when the read would wait, `pend` is called
+    /// first and returns the token the read carries (see [`ReadId::token`]), or an error that
+    /// the read then fails with, nothing queued. The kernel layer allocates its per-read
+    /// context there, under the same lock, so a read is never queued without one.
+    pub fn read_or_pend<F>(
+        &mut self,
+        handle: &Handle,
+        capacity: usize,
+        pend: F,
+    ) -> Result<ReadOutcome, NtStatus>
+    where
+        F: FnOnce(Wait) -> Result<usize, NtStatus>,
+    {
         let slot_ref = match handle.kind {
             HandleKind::Server { slot, access } if access.read => slot,
             HandleKind::Server { .. } => return Err(NtStatus::ACCESS_DENIED),
@@ -634,15 +675,16 @@ impl Msfs {
         let seq = self.next_read_seq;
         let next_read_seq = seq.checked_add(1).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         slot.pending.try_reserve(1).map_err(no_memory)?;
-        slot.pending.push_back(PendingRead { seq, capacity });
+        let token = pend(wait)?;
+        let read = PendingRead {
+            seq,
+            capacity,
+            token,
+        };
+        let id = read.id(slot_ref);
+        slot.pending.push_back(read);
         self.next_read_seq = next_read_seq;
-        Ok(ReadOutcome::Pending {
-            id: ReadId {
-                slot: slot_ref,
-                seq,
-            },
-            wait,
-        })
+        Ok(ReadOutcome::Pending { id, wait })
     }
 
     fn withdraw(&mut self, id: ReadId, status: NtStatus) -> Arbitration {
@@ -681,6 +723,31 @@ impl Msfs {
             HandleKind::Root(_) => return Err(NtStatus::INVALID_PARAMETER),
         };
         live(&self.entries, slot_ref).map(Slot::info).ok_or(gone)
+    }
+
+    /// What a handle designates, for the file-information classes the kernel layer answers
+    /// (basic, standard, name). Same errors as [`Msfs::query_info`], except that the root
+    /// is described too (no name, no time, nothing queued).
+    pub fn describe(&self, handle: &Handle) -> Result<FileFacts<'_>, NtStatus> {
+        let (slot_ref, gone) = match handle.kind {
+            HandleKind::Server { slot, .. } => (slot, NtStatus::FILE_CLOSED),
+            HandleKind::Client { slot, .. } => (slot, NtStatus::FILE_FORCED_CLOSED),
+            HandleKind::Root(_) => {
+                return Ok(FileFacts {
+                    role: HandleRole::Root,
+                    created: 0,
+                    queued_bytes: 0,
+                    name: &[],
+                })
+            }
+        };
+        let slot = live(&self.entries, slot_ref).ok_or(gone)?;
+        Ok(FileFacts {
+            role: handle.role(),
+            created: slot.created,
+            queued_bytes: slot.queued_bytes,
+            name: &slot.name,
+        })
     }
 
     /// FileMailslotSetInformation: a new ReadTimeout, stored verbatim, for reads issued from
@@ -892,11 +959,7 @@ impl Msfs {
         }
         self.budget_used = self.budget_used.saturating_sub(slot.charge());
         for p in &slot.pending {
-            let id = ReadId {
-                slot: slot_ref,
-                seq: p.seq,
-            };
-            complete(id, Completion::Failed(NtStatus::CANCELLED));
+            complete(p.id(slot_ref), Completion::Failed(NtStatus::CANCELLED));
         }
     }
 

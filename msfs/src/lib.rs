@@ -47,8 +47,8 @@ pub mod status;
 pub mod wire;
 
 pub use engine::{
-    Access, Arbitration, Completion, Config, DirQuery, DirReply, Handle, HandleRole, Message, Msfs,
-    Peek, ReadId, ReadOutcome, Wait, MESSAGE_OVERHEAD,
+    Access, Arbitration, Completion, Config, DirQuery, DirReply, FileFacts, Handle, HandleRole,
+    Message, Msfs, Peek, ReadId, ReadOutcome, Wait, MESSAGE_OVERHEAD,
 };
 #[cfg(feature = "audit")]
 pub use engine::{Audit, AuditSlot};

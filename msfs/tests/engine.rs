@@ -866,3 +866,61 @@ fn many_slots_reuse_slab_entries_without_confusion() {
     assert_eq!(e.slot_count(), 0);
     e.check_invariants().unwrap();
 }
+
+#[test]
+fn pending_reads_carry_the_callers_token_and_a_refused_pend_queues_nothing() {
+    let mut e = engine();
+    let s = server(&mut e, "\\tok", 0, Some(-10_000));
+    let c = client(&mut e, "\\tok");
+    // The pend hook sees the wait the timer must use and may refuse.
+    let refused = e.read_or_pend(&s, 8, |wait| {
+        assert_eq!(wait, msfs::Wait::Until(-10_000));
+        Err(NtStatus::INSUFFICIENT_RESOURCES)
+    });
+    assert_eq!(refused, Err(NtStatus::INSUFFICIENT_RESOURCES));
+    assert_eq!(
+        write_log(&mut e, &c, b"x").1,
+        Log::new(),
+        "nothing was queued"
+    );
+    assert_eq!(read(&mut e, &s, 8), Ok(b"x".to_vec()));
+
+    let id = match e.read_or_pend(&s, 8, |_| Ok(0xC0FFEE)) {
+        Ok(msfs::ReadOutcome::Pending { id, .. }) => id,
+        other => panic!("expected a pending read, got {other:?}"),
+    };
+    assert_eq!(id.token(), 0xC0FFEE);
+    let (written, log) = write_log(&mut e, &c, b"yz");
+    assert_eq!(written, Ok(2));
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].0, id);
+    assert_eq!(log[0].0.token(), 0xC0FFEE);
+    // A message already queued never calls the hook.
+    write(&mut e, &c, b"q").unwrap();
+    let r = e.read_or_pend(&s, 8, |_| panic!("must not pend"));
+    assert!(matches!(r, Ok(msfs::ReadOutcome::Message(_))));
+}
+
+#[test]
+fn describe_reports_role_name_time_and_queued_bytes() {
+    let mut e = engine();
+    let s = e
+        .create_server(&utf16("\\App\\Ev"), &params(0, 0, None), Access::READ, 1234)
+        .unwrap();
+    let c = client(&mut e, "\\app\\ev");
+    write(&mut e, &c, b"abc").unwrap();
+    let f = e.describe(&s).unwrap();
+    assert_eq!(f.role, msfs::HandleRole::Server);
+    assert_eq!((f.created, f.queued_bytes), (1234, 3));
+    assert_eq!(String::from_utf16(f.name).unwrap(), "App\\Ev");
+    assert_eq!(e.describe(&c).unwrap().role, msfs::HandleRole::Client);
+    let root = e.open(&utf16("\\"), Access::READ).unwrap();
+    let r = e.describe(&root).unwrap();
+    assert_eq!(
+        (r.role, r.created, r.name.len()),
+        (msfs::HandleRole::Root, 0, 0)
+    );
+    cleanup(&mut e, &s);
+    assert_eq!(e.describe(&s), Err(NtStatus::FILE_CLOSED));
+    assert_eq!(e.describe(&c), Err(NtStatus::FILE_FORCED_CLOSED));
+}
