@@ -41,6 +41,9 @@ RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/driver-clippy \
 echo "== driver: PE, import and signature checks"
 tools/check-driver.sh
 
+echo "== driver: the exception-guarded copy, run under Wine, and its unwind data in the image"
+tools/test-guarded-copy.sh
+
 echo "== case-folding table matches Unicode's CaseFolding.txt"
 python3 tools/gen-casefold.py --check msfs/src/fold_table.rs
 

@@ -10,13 +10,13 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use msfs::NtStatus;
 
 use crate::ffi::*;
+use crate::io;
 use crate::kernel::{trace, trace_status};
 use crate::kmdf;
 use crate::names::{self, unicode};
 
 const STATUS_SUCCESS: NTSTATUS = NtStatus::SUCCESS.0;
 const STATUS_INVALID_PARAMETER: NTSTATUS = NtStatus::INVALID_PARAMETER.0;
-const STATUS_INVALID_DEVICE_REQUEST: NTSTATUS = NtStatus::INVALID_DEVICE_REQUEST.0;
 
 /// The control device, for deletion at unload.
 static CONTROL_DEVICE: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(null_mut());
@@ -78,13 +78,17 @@ unsafe extern "system" fn unload(driver_object: *const DRIVER_OBJECT) {
     trace(c"rsmailslot: unloaded\n");
 }
 
-/// `EvtDriverUnload`: deletes the control device (its link goes with it).
+/// `EvtDriverUnload`: deletes the control device (its link goes with it), then the engine.
+/// The I/O manager calls unload only once no file object on the device is open, and every
+/// slot and pending read belongs to an open file object, so nothing is left to wait for but
+/// a DPC still returning ([`io::stop`] flushes those).
 unsafe extern "system" fn evt_driver_unload(_driver: WDFDRIVER) {
     let device = CONTROL_DEVICE.swap(null_mut(), Ordering::AcqRel);
     if !device.is_null() {
         // SAFETY: the control device this driver created; unload runs at PASSIVE_LEVEL.
         unsafe { kmdf::object_delete(device) };
     }
+    io::stop();
 }
 
 unsafe fn initialize(
@@ -101,6 +105,18 @@ unsafe fn initialize(
     // SAFETY: bound, from DriverEntry, with the I/O manager's pointers.
     let driver = unsafe { kmdf::driver_create(driver_object, registry_path, &mut config) }
         .inspect_err(|&s| trace_status("WdfDriverCreate", s))?;
+    // The engine exists before any request can arrive; if the device cannot be made, the
+    // framework deletes the driver and evt_driver_unload never runs, so it goes here.
+    io::start().inspect_err(|&s| trace_status("engine start", s))?;
+    // SAFETY: a live WDFDRIVER, from DriverEntry at PASSIVE_LEVEL.
+    let made = unsafe { create_device(driver) };
+    if made.is_err() {
+        io::stop();
+    }
+    made
+}
+
+unsafe fn create_device(driver: WDFDRIVER) -> Result<(), NTSTATUS> {
     let sddl = unicode(&names::SDDL_UTF16);
     // SAFETY: a live WDFDRIVER, PASSIVE_LEVEL.
     let mut init = unsafe { kmdf::control_device_init_allocate(driver, &sddl) }
@@ -136,25 +152,16 @@ unsafe fn create_control_device(init: &mut PWDFDEVICE_INIT) -> Result<WDFDEVICE,
     // SAFETY: `*init` is live (the caller frees it if we fail).
     unsafe {
         kmdf::device_init_set_device_type(*init, FILE_DEVICE_MAILSLOT)?;
+        // Reads and writes arrive in system buffers (DO_BUFFERED_IO): the driver never maps
+        // or locks a caller's read or write buffer.
+        kmdf::device_init_set_io_type(*init, kmdf::WDF_DEVICE_IO_BUFFERED)?;
         kmdf::device_init_set_characteristics(*init, FILE_DEVICE_SECURE_OPEN, false)?;
         kmdf::device_init_assign_name(*init, &name)
             .inspect_err(|&s| trace_status("WdfDeviceInitAssignName", s))?;
         for major in irp_mj::SERVED {
-            kmdf::device_init_assign_preprocess(*init, preprocess, major)
+            kmdf::device_init_assign_preprocess(*init, io::preprocess, major)
                 .inspect_err(|&s| trace_status("WdfDeviceInitAssignWdmIrpPreprocessCallback", s))?;
         }
         kmdf::device_create(init).inspect_err(|&s| trace_status("WdfDeviceCreate", s))
     }
-}
-
-/// `EvtDeviceWdmIrpPreprocess` for every mailslot major function. The I/O path (issue 4)
-/// is not wired yet, so every request completes with STATUS_INVALID_DEVICE_REQUEST.
-unsafe extern "system" fn preprocess(_device: WDFDEVICE, irp: *mut IRP) -> NTSTATUS {
-    // SAFETY: KMDF hands us an IRP we own until we complete it; we complete it once.
-    unsafe {
-        (*irp).IoStatus.Anonymous.Status = STATUS_INVALID_DEVICE_REQUEST;
-        (*irp).IoStatus.Information = 0;
-        IofCompleteRequest(irp, IO_NO_INCREMENT);
-    }
-    STATUS_INVALID_DEVICE_REQUEST
 }

@@ -6,7 +6,7 @@
 
 use core::ffi::c_void;
 
-pub use windows_sys::Wdk::Foundation::{DEVICE_OBJECT, DRIVER_OBJECT, IRP};
+pub use windows_sys::Wdk::Foundation::{DEVICE_OBJECT, DRIVER_OBJECT, FILE_OBJECT, IRP};
 pub use windows_sys::Win32::Foundation::{NTSTATUS, UNICODE_STRING};
 
 /// `POOL_FLAGS` for `ExAllocatePool2`: non-paged pool. Absent from windows-sys [X: WDK text].
@@ -24,19 +24,9 @@ pub const DPFLTR_IHVDRIVER_ID: u32 = 77;
 pub const DPFLTR_ERROR_LEVEL: u32 = 0;
 
 /// The mailslot major functions the driver serves through KMDF's WDM preprocess callbacks
-/// [M, R: wdm.h IRP_MJ_*].
+/// [M, R: wdm.h IRP_MJ_*]; the values are `msfs_io::stack::major`'s, which decodes them.
 pub mod irp_mj {
-    pub const CREATE: u8 = 0x00;
-    pub const CLOSE: u8 = 0x02;
-    pub const READ: u8 = 0x03;
-    pub const WRITE: u8 = 0x04;
-    pub const QUERY_INFORMATION: u8 = 0x05;
-    pub const SET_INFORMATION: u8 = 0x06;
-    pub const QUERY_VOLUME_INFORMATION: u8 = 0x0A;
-    pub const DIRECTORY_CONTROL: u8 = 0x0C;
-    pub const FILE_SYSTEM_CONTROL: u8 = 0x0D;
-    pub const CLEANUP: u8 = 0x12;
-    pub const CREATE_MAILSLOT: u8 = 0x13;
+    pub use msfs_io::stack::major::*;
 
     /// Every major function above, in the order they are registered.
     pub const SERVED: [u8; 11] = [
@@ -53,6 +43,77 @@ pub mod irp_mj {
         QUERY_VOLUME_INFORMATION,
     ];
 }
+
+// ---------------------------------------------------------------- WDM structures [L]
+
+/// `IO_STACK_LOCATION` (72 bytes). windows-sys's `Parameters` members sit at the wrong
+/// offsets on x64 (kmdf-abi.md §4), so the union is kept as its four 8-byte words and
+/// `msfs_io::stack::decode` reads each major function's members at their real offsets.
+#[repr(C)]
+#[derive(Debug)]
+pub struct IO_STACK_LOCATION {
+    pub MajorFunction: u8,
+    pub MinorFunction: u8,
+    pub Flags: u8,
+    pub Control: u8,
+    pub Parameters: [u64; 4],
+    pub DeviceObject: *mut DEVICE_OBJECT,
+    pub FileObject: *mut FILE_OBJECT,
+    pub CompletionRoutine: *mut c_void,
+    pub Context: *mut c_void,
+}
+
+/// `IO_STACK_LOCATION.Control` bit set by `IoMarkIrpPending` [M].
+pub const SL_PENDING_RETURNED: u8 = 0x01;
+
+/// `IO_SECURITY_CONTEXT` (24 bytes) [L].
+#[repr(C)]
+#[derive(Debug)]
+pub struct IO_SECURITY_CONTEXT {
+    pub SecurityQos: *mut c_void,
+    pub AccessState: *mut ACCESS_STATE_HEAD,
+    pub DesiredAccess: u32,
+    pub FullCreateOptions: u32,
+}
+
+/// The first 28 bytes of `ACCESS_STATE`: the access masks the create carries [L].
+#[repr(C)]
+#[derive(Debug)]
+pub struct ACCESS_STATE_HEAD {
+    pub OperationID: u64,
+    pub SecurityEvaluated: u8,
+    pub GenerateAudit: u8,
+    pub GenerateOnClose: u8,
+    pub PrivilegesAllocated: u8,
+    pub Flags: u32,
+    pub RemainingDesiredAccess: u32,
+    pub PreviouslyGrantedAccess: u32,
+    pub OriginalDesiredAccess: u32,
+}
+
+/// `KTIMER` (64 bytes, alignment 8), opaque: only the kernel touches its fields [L].
+#[repr(C, align(8))]
+pub struct KTIMER(pub [u8; 64]);
+/// `KDPC` (64 bytes, alignment 8), opaque [L].
+#[repr(C, align(8))]
+pub struct KDPC(pub [u8; 64]);
+
+/// `PKDEFERRED_ROUTINE`.
+pub type KDEFERRED_ROUTINE = unsafe extern "system" fn(
+    Dpc: *mut KDPC,
+    DeferredContext: *mut c_void,
+    SystemArgument1: *mut c_void,
+    SystemArgument2: *mut c_void,
+);
+/// `PDRIVER_CANCEL`.
+pub type DRIVER_CANCEL = unsafe extern "system" fn(DeviceObject: *mut DEVICE_OBJECT, Irp: *mut IRP);
+
+/// `KPROCESSOR_MODE` values of `Irp->RequestorMode`.
+pub const KERNEL_MODE: i8 = 0;
+pub const USER_MODE: i8 = 1;
+
+/// `MmCopyMemory` flag: the source is a virtual address.
+pub const MM_COPY_MEMORY_VIRTUAL: u32 = 0x2;
 
 // ---------------------------------------------------------------- KMDF structures [H, L]
 
@@ -133,6 +194,29 @@ extern "system" {
         BugCheckParameter3: usize,
         BugCheckParameter4: usize,
     ) -> !;
+    pub fn IoReleaseCancelSpinLock(Irql: u8);
+    pub fn KeAcquireSpinLockRaiseToDpc(SpinLock: *mut usize) -> u8;
+    pub fn KeReleaseSpinLock(SpinLock: *mut usize, NewIrql: u8);
+    pub fn KeInitializeDpc(
+        Dpc: *mut KDPC,
+        DeferredRoutine: KDEFERRED_ROUTINE,
+        DeferredContext: *mut c_void,
+    );
+    pub fn KeInitializeTimer(Timer: *mut KTIMER);
+    /// `DueTime` is a LARGE_INTEGER passed by value: negative relative, positive absolute.
+    pub fn KeSetTimer(Timer: *mut KTIMER, DueTime: i64, Dpc: *mut KDPC) -> u8;
+    pub fn KeCancelTimer(Timer: *mut KTIMER) -> u8;
+    pub fn KeFlushQueuedDpcs();
+    pub fn KeQuerySystemTimePrecise(CurrentTime: *mut i64);
+    /// Copies from a virtual address that may be invalid (a user pointer) without faulting:
+    /// returns an error status instead (IRQL <= APC_LEVEL; the target must be non-paged).
+    pub fn MmCopyMemory(
+        TargetAddress: *mut c_void,
+        SourceAddress: u64,
+        NumberOfBytes: usize,
+        Flags: u32,
+        NumberOfBytesTransferred: *mut usize,
+    ) -> NTSTATUS;
     /// Resolves an ntoskrnl export at run time (PASSIVE_LEVEL). The debug-print routines are
     /// reached this way because windows-sys declares the `Dbg*`, `Rtl*` and `Zw*` families as
     /// ntdll.dll imports, and its import objects would bind a same-named declaration here to
@@ -156,6 +240,13 @@ extern "C" {
     pub fn memset(dest: *mut c_void, c: i32, n: usize) -> *mut c_void;
     pub fn memcmp(a: *const c_void, b: *const c_void, n: usize) -> i32;
     pub fn strlen(s: *const core::ffi::c_char) -> usize;
+    /// The C structured-exception handler; `asm/guarded_copy.s` names it in its unwind data.
+    pub fn __C_specific_handler(
+        ExceptionRecord: *mut c_void,
+        EstablisherFrame: *mut c_void,
+        ContextRecord: *mut c_void,
+        DispatcherContext: *mut c_void,
+    ) -> i32;
 }
 
 #[cfg_attr(
@@ -228,6 +319,52 @@ mod layout {
         // UNICODE_STRING 16 [L = R].
         assert_eq!(size_of::<UNICODE_STRING>(), 16);
         assert_eq!(offset_of!(UNICODE_STRING, Buffer), 8);
+    }
+
+    #[test]
+    fn wdm_structures() {
+        // IO_STACK_LOCATION 72 [L]: Control 0x03, Parameters 0x08..0x28, DeviceObject 0x28,
+        // FileObject 0x30.
+        assert_eq!(size_of::<IO_STACK_LOCATION>(), 72);
+        assert_eq!(offset_of!(IO_STACK_LOCATION, Control), 0x03);
+        assert_eq!(offset_of!(IO_STACK_LOCATION, Parameters), 0x08);
+        assert_eq!(offset_of!(IO_STACK_LOCATION, DeviceObject), 0x28);
+        assert_eq!(offset_of!(IO_STACK_LOCATION, FileObject), 0x30);
+        assert_eq!(
+            size_of::<IO_STACK_LOCATION>(),
+            size_of::<windows_sys::Wdk::Foundation::IO_STACK_LOCATION>()
+        );
+        // IO_SECURITY_CONTEXT 24 [L]: AccessState 0x08, DesiredAccess 0x10.
+        assert_eq!(size_of::<IO_SECURITY_CONTEXT>(), 24);
+        assert_eq!(offset_of!(IO_SECURITY_CONTEXT, AccessState), 0x08);
+        assert_eq!(offset_of!(IO_SECURITY_CONTEXT, DesiredAccess), 0x10);
+        // ACCESS_STATE [L]: RemainingDesiredAccess 0x10, PreviouslyGrantedAccess 0x14,
+        // OriginalDesiredAccess 0x18.
+        assert_eq!(offset_of!(ACCESS_STATE_HEAD, RemainingDesiredAccess), 0x10);
+        assert_eq!(offset_of!(ACCESS_STATE_HEAD, PreviouslyGrantedAccess), 0x14);
+        assert_eq!(offset_of!(ACCESS_STATE_HEAD, OriginalDesiredAccess), 0x18);
+        // KTIMER, KDPC 64/8 [L, R].
+        assert_eq!((size_of::<KTIMER>(), align_of::<KTIMER>()), (64, 8));
+        assert_eq!((size_of::<KDPC>(), align_of::<KDPC>()), (64, 8));
+        assert_eq!(
+            size_of::<KTIMER>(),
+            size_of::<windows_sys::Wdk::System::SystemServices::KTIMER>()
+        );
+        assert_eq!(
+            size_of::<KDPC>(),
+            size_of::<windows_sys::Wdk::Foundation::KDPC>()
+        );
+        // IRP members the I/O path touches [L = R].
+        assert_eq!(offset_of!(IRP, AssociatedIrp), 0x18);
+        assert_eq!(offset_of!(IRP, Cancel), 0x44);
+        assert_eq!(offset_of!(IRP, CancelIrql), 0x45);
+        assert_eq!(offset_of!(IRP, CancelRoutine), 0x68);
+        assert_eq!(offset_of!(IRP, UserBuffer), 0x70);
+        assert_eq!(offset_of!(IRP, Tail), 0x78);
+        // FILE_OBJECT [L = R]: FsContext 0x18, RelatedFileObject 0x40, FileName 0x58.
+        assert_eq!(offset_of!(FILE_OBJECT, FsContext), 0x18);
+        assert_eq!(offset_of!(FILE_OBJECT, RelatedFileObject), 0x40);
+        assert_eq!(offset_of!(FILE_OBJECT, FileName), 0x58);
     }
 
     #[test]

@@ -60,14 +60,23 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 /// `DbgPrintEx`, resolved by [`init_tracing`].
 static DBG_PRINT_EX: AtomicPtr<c_void> = AtomicPtr::new(null_mut());
 
-static DBG_PRINT_EX_NAME: [u16; 10] = crate::names::utf16("DbgPrintEx");
-
 /// Looks up `DbgPrintEx` in ntoskrnl's exports. Call at PASSIVE_LEVEL, first thing at entry.
 pub fn init_tracing() {
-    let name = crate::names::unicode(&DBG_PRINT_EX_NAME);
-    // SAFETY: a valid counted string; DriverEntry runs at PASSIVE_LEVEL.
-    let routine = unsafe { MmGetSystemRoutineAddress(&name) };
-    DBG_PRINT_EX.store(routine, Ordering::Release);
+    DBG_PRINT_EX.store(system_routine("DbgPrintEx"), Ordering::Release);
+}
+
+/// The address of an ntoskrnl export (routine or variable), or null; PASSIVE_LEVEL. Names are
+/// short ASCII, widened here into a fixed buffer.
+pub fn system_routine(name: &str) -> *mut c_void {
+    let mut wide = [0u16; 64];
+    let mut len = 0;
+    for (slot, byte) in wide.iter_mut().zip(name.bytes()) {
+        *slot = u16::from(byte);
+        len += 1;
+    }
+    let name = crate::names::unicode(wide.get(..len).unwrap_or(&[]));
+    // SAFETY: a valid counted string; the caller runs at PASSIVE_LEVEL.
+    unsafe { MmGetSystemRoutineAddress(&name) }
 }
 
 /// Prints a message to the kernel debugger at error level (shown by default).

@@ -17,6 +17,7 @@ pub mod index {
     pub const WDF_CONTROL_DEVICE_INIT_ALLOCATE: usize = 25;
     pub const WDF_CONTROL_FINISH_INITIALIZING: usize = 27;
     pub const WDF_DEVICE_INIT_FREE: usize = 54;
+    pub const WDF_DEVICE_INIT_SET_IO_TYPE: usize = 61;
     pub const WDF_DEVICE_INIT_SET_DEVICE_TYPE: usize = 66;
     pub const WDF_DEVICE_INIT_ASSIGN_NAME: usize = 67;
     pub const WDF_DEVICE_INIT_SET_CHARACTERISTICS: usize = 70;
@@ -243,6 +244,20 @@ pub unsafe fn device_init_set_device_type(
     Ok(())
 }
 
+/// `WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered` [H].
+pub const WDF_DEVICE_IO_BUFFERED: u32 = 2;
+
+/// `WdfDeviceInitSetIoType` (index 61).
+///
+/// # Safety
+/// A live `init`.
+pub unsafe fn device_init_set_io_type(init: PWDFDEVICE_INIT, io_type: u32) -> Result<(), NTSTATUS> {
+    type F = unsafe extern "system" fn(G, PWDFDEVICE_INIT, u32);
+    // SAFETY: F is the prototype [H]; WDF_DEVICE_IO_TYPE is a 4-byte enum.
+    unsafe { function::<F>(index::WDF_DEVICE_INIT_SET_IO_TYPE)?(globals(), init, io_type) };
+    Ok(())
+}
+
 /// `WdfDeviceInitSetCharacteristics` (index 70).
 ///
 /// # Safety
@@ -387,6 +402,7 @@ mod tests {
             index::WDF_CONTROL_DEVICE_INIT_ALLOCATE,
             index::WDF_CONTROL_FINISH_INITIALIZING,
             index::WDF_DEVICE_INIT_FREE,
+            index::WDF_DEVICE_INIT_SET_IO_TYPE,
             index::WDF_DEVICE_INIT_SET_DEVICE_TYPE,
             index::WDF_DEVICE_INIT_ASSIGN_NAME,
             index::WDF_DEVICE_INIT_SET_CHARACTERISTICS,
@@ -398,7 +414,9 @@ mod tests {
         ];
         assert!(all.iter().all(|&i| i < FUNCTION_COUNT_1_15 as usize));
         // Values from wdffuncenum.h (KMDF 1.15 and 1.33 agree) via kmdf-abi.md.
-        assert_eq!(all, [25, 27, 54, 66, 67, 70, 73, 75, 80, 116, 208]);
+        assert_eq!(all, [25, 27, 54, 61, 66, 67, 70, 73, 75, 80, 116, 208]);
+        // WDF_DEVICE_IO_TYPE: Undefined 0, Neither 1, Buffered 2 [H].
+        assert_eq!(WDF_DEVICE_IO_BUFFERED, 2);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`kmdf`]: the framework binding (bind protocol, function-table indices, typed calls);
 //! - `kernel`: global allocator over non-paged pool, panic handler, tracing;
 //! - `device`: entry, unload and the control device;
+//! - `io`: the I/O path: each IRP through `msfs_io` and the engine, pending reads, and the
+//!   exception-guarded copy to callers' memory (`asm/guarded_copy.s`);
 //! - [`names`]: the names the INF, the scripts and the harness must agree with.
 //!
 //! On the host only the tests build (ABI layouts, names, INF consistency); the image itself is
@@ -14,12 +16,17 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(all(target_os = "windows", not(test)))]
+extern crate alloc;
+
 pub mod ffi;
 pub mod kmdf;
 pub mod names;
 
 #[cfg(all(target_os = "windows", not(test)))]
 mod device;
+#[cfg(all(target_os = "windows", not(test)))]
+mod io;
 #[cfg(all(target_os = "windows", not(test)))]
 mod kernel;
 

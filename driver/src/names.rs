@@ -18,8 +18,9 @@ pub const DEVICE_NAME_UTF16: [u16; DEVICE_NAME.len()] = utf16(DEVICE_NAME);
 pub const SYMBOLIC_LINK_UTF16: [u16; SYMBOLIC_LINK.len()] = utf16(SYMBOLIC_LINK);
 pub const SDDL_UTF16: [u16; SDDL.len()] = utf16(SDDL);
 
-/// A counted string over static UTF-16 text, for kernel calls that take `PCUNICODE_STRING`.
-pub fn unicode(chars: &'static [u16]) -> crate::ffi::UNICODE_STRING {
+/// A counted string over UTF-16 text, for kernel calls that take `PCUNICODE_STRING`; the
+/// caller keeps `chars` alive while the string is used.
+pub fn unicode(chars: &[u16]) -> crate::ffi::UNICODE_STRING {
     // A counted string holds at most 0xFFFE bytes (an even count of UTF-16 units).
     let bytes = u16::try_from(chars.len() * 2).unwrap_or(0xFFFE);
     crate::ffi::UNICODE_STRING {

@@ -151,21 +151,25 @@ pub fn arm<P: PendingRead + ?Sized>(read: &P, timed: bool) -> Armed {
 /// The timer's DPC. `true`: the caller completes the IRP now.
 #[must_use]
 pub fn on_timer<E: EngineLock, P: PendingRead + ?Sized>(engine: &E, read: &P) -> bool {
-    let id = read.id();
-    let won = engine.with(|m| m.expire(id));
-    let mut last = false;
-    if let Arbitration::Won(status) = won {
-        last |= settle(read, status, 0);
-    }
-    last | read.state().release()
+    withdraw_then_release(engine, read, Msfs::expire)
 }
 
 /// The cancel routine (after it released the cancel spin lock). `true`: the caller completes
 /// the IRP now.
 #[must_use]
 pub fn on_cancel<E: EngineLock, P: PendingRead + ?Sized>(engine: &E, read: &P) -> bool {
+    withdraw_then_release(engine, read, Msfs::cancel)
+}
+
+/// A timer or cancel routine: asks the engine for the read (settling it if this party won),
+/// then drops the party's own reference.
+fn withdraw_then_release<E: EngineLock, P: PendingRead + ?Sized>(
+    engine: &E,
+    read: &P,
+    withdraw: fn(&mut Msfs, ReadId) -> Arbitration,
+) -> bool {
     let id = read.id();
-    let won = engine.with(|m| m.cancel(id));
+    let won = engine.with(|m| withdraw(m, id));
     let mut last = false;
     if let Arbitration::Won(status) = won {
         last |= settle(read, status, 0);
