@@ -30,7 +30,7 @@ use msfs::{
 };
 use msfs_io::pending::{self, Armed, EngineLock, PendingRead, ReadState};
 use msfs_io::stack::{self, Request, StackWords};
-use msfs_io::{access, info, Reply};
+use msfs_io::{access, info, Region, Reply};
 
 use crate::ffi::*;
 use crate::kernel::trace;
@@ -207,17 +207,17 @@ unsafe fn current_stack(irp: *mut IRP) -> *mut IO_STACK_LOCATION {
 /// manager's contract for buffered reads and writes (the device is DO_BUFFERED_IO) and for
 /// information, volume and directory requests.
 unsafe fn system_buffer<'a>(irp: *mut IRP, length: u32) -> Result<&'a mut [u8], NtStatus> {
-    let len = length as usize;
-    if len == 0 {
-        return Ok(&mut []);
-    }
     // SAFETY: per the contract.
     let buffer = unsafe { (*irp).AssociatedIrp.SystemBuffer }.cast::<u8>();
-    if buffer.is_null() {
-        return Err(NtStatus::INVALID_PARAMETER);
+    match msfs_io::region(
+        buffer as u64,
+        length as usize,
+        msfs_io::REGION_SYSTEM_BUFFER,
+    )? {
+        Region::Empty => Ok(&mut []),
+        // SAFETY: per the contract: non-paged, `len` bytes, ours until completion.
+        Region::Bytes(len) => Ok(unsafe { core::slice::from_raw_parts_mut(buffer, len) }),
     }
-    // SAFETY: per the contract: non-paged, `len` bytes, ours until completion.
-    Ok(unsafe { core::slice::from_raw_parts_mut(buffer, len) })
 }
 
 /// Completes `irp` with `reply` and returns its status for the dispatch routine.
@@ -369,13 +369,15 @@ unsafe fn create(
     // SAFETY: the I/O manager's file object and its captured name.
     let (name, related) = unsafe {
         let f = &*file;
-        let len = usize::from(f.FileName.Length);
-        let name: &[u8] = if len == 0 {
-            &[]
-        } else if f.FileName.Buffer.is_null() {
-            return Reply::error(NtStatus::OBJECT_NAME_INVALID);
-        } else {
-            core::slice::from_raw_parts(f.FileName.Buffer.cast::<u8>(), len)
+        let buffer = f.FileName.Buffer.cast::<u8>();
+        let name: &[u8] = match msfs_io::region(
+            buffer as u64,
+            usize::from(f.FileName.Length),
+            msfs_io::REGION_FILE_NAME,
+        ) {
+            Ok(Region::Empty) => &[],
+            Ok(Region::Bytes(len)) => core::slice::from_raw_parts(buffer, len),
+            Err(s) => return Reply::error(s),
         };
         (name, f.RelatedFileObject)
     };
@@ -397,13 +399,19 @@ unsafe fn create(
     let access = access::from_mask(mask);
     let params = match parameters {
         None => None,
-        Some(0) => return Reply::error(NtStatus::INVALID_PARAMETER),
         Some(address) => {
-            // SAFETY: NtCreateMailslotFile's MAILSLOT_CREATE_PARAMETERS, 24 bytes the I/O
-            // manager built in kernel memory.
-            let bytes = unsafe {
-                core::slice::from_raw_parts(address as *const u8, CreateParameters::WIRE_SIZE)
+            let len = match msfs_io::region(
+                address,
+                CreateParameters::WIRE_SIZE,
+                msfs_io::REGION_CREATE_PARAMETERS,
+            ) {
+                Ok(Region::Bytes(len)) => len,
+                Ok(Region::Empty) => 0,
+                Err(s) => return Reply::error(s),
             };
+            // SAFETY: NtCreateMailslotFile's MAILSLOT_CREATE_PARAMETERS, 24 bytes the I/O
+            // manager built in kernel memory, at a non-null address.
+            let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, len) };
             match CreateParameters::decode(bytes) {
                 Ok(p) => Some(p),
                 Err(s) => return Reply::error(s),
@@ -898,13 +906,15 @@ unsafe fn query_directory(
             None
         } else {
             let s = &*name;
-            let len = usize::from(s.Length);
-            if len == 0 {
-                None
-            } else if s.Buffer.is_null() {
-                return Reply::error(NtStatus::INVALID_PARAMETER);
-            } else {
-                Some(core::slice::from_raw_parts(s.Buffer.cast::<u8>(), len))
+            let buffer = s.Buffer.cast::<u8>();
+            match msfs_io::region(
+                buffer as u64,
+                usize::from(s.Length),
+                msfs_io::REGION_PATTERN,
+            ) {
+                Ok(Region::Empty) => None,
+                Ok(Region::Bytes(len)) => Some(core::slice::from_raw_parts(buffer, len)),
+                Err(status) => return Reply::error(status),
             }
         }
     };

@@ -69,6 +69,35 @@ impl From<Result<usize, NtStatus>> for Reply {
     }
 }
 
+/// How the driver may view a (pointer, length) pair a request carries (a system buffer, a
+/// counted string's buffer, a parameter block).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// Nothing to read or write (the pointer is not used, and may be null).
+    Empty,
+    /// `length` bytes at a non-null address.
+    Bytes(usize),
+}
+
+/// A null pointer with a non-zero length is `null_status`; a zero length is empty whatever the
+/// pointer. The driver passes one status per kind of pair: the `REGION_*` constants.
+pub fn region(address: u64, length: usize, null_status: NtStatus) -> Result<Region, NtStatus> {
+    match (address, length) {
+        (_, 0) => Ok(Region::Empty),
+        (0, _) => Err(null_status),
+        (_, n) => Ok(Region::Bytes(n)),
+    }
+}
+
+/// A system buffer missing for a non-zero length.
+pub const REGION_SYSTEM_BUFFER: NtStatus = NtStatus::INVALID_PARAMETER;
+/// A create's FileName with a length and no buffer.
+pub const REGION_FILE_NAME: NtStatus = NtStatus::OBJECT_NAME_INVALID;
+/// A directory query's pattern with a length and no buffer.
+pub const REGION_PATTERN: NtStatus = NtStatus::INVALID_PARAMETER;
+/// A CreateMailslot request without its parameter block.
+pub const REGION_CREATE_PARAMETERS: NtStatus = NtStatus::INVALID_PARAMETER;
+
 /// Whether `[address, address + length)` lies wholly in user space, below
 /// `user_probe_address` (the kernel's `MmUserProbeAddress`), as `ProbeForRead`/`ProbeForWrite`
 /// require before a user-mode caller's pointer is touched. A null address never passes; a
@@ -100,6 +129,24 @@ mod tests {
         );
         assert!(!user_range_ok(LIMIT, 0, LIMIT));
         assert!(user_range_ok(0x1000, 0, LIMIT));
+    }
+
+    #[test]
+    fn regions() {
+        for status in [
+            REGION_SYSTEM_BUFFER,
+            REGION_FILE_NAME,
+            REGION_PATTERN,
+            REGION_CREATE_PARAMETERS,
+        ] {
+            assert_eq!(region(0, 0, status), Ok(Region::Empty));
+            assert_eq!(region(0x1000, 0, status), Ok(Region::Empty));
+            assert_eq!(region(0, 1, status), Err(status));
+            assert_eq!(region(0, usize::MAX, status), Err(status));
+            assert_eq!(region(0x1000, 24, status), Ok(Region::Bytes(24)));
+        }
+        assert_eq!(REGION_FILE_NAME, NtStatus::OBJECT_NAME_INVALID);
+        assert_eq!(REGION_SYSTEM_BUFFER, NtStatus::INVALID_PARAMETER);
     }
 
     #[test]
