@@ -13,8 +13,8 @@ pub use windows_sys::Win32::Foundation::{NTSTATUS, UNICODE_STRING};
 pub const POOL_FLAG_NON_PAGED: u64 = 0x40;
 /// The driver's pool tag, `RsMs` as it reads in a pool dump (little-endian 'sMsR').
 pub const POOL_TAG: u32 = u32::from_le_bytes(*b"RsMs");
-/// `FILE_DEVICE_MAILSLOT` [M, R].
-pub const FILE_DEVICE_MAILSLOT: u32 = 0x0000_000C;
+/// `FILE_DEVICE_MAILSLOT` [M, R]; the value volume information reports.
+pub const FILE_DEVICE_MAILSLOT: u32 = msfs_io::info::FILE_DEVICE_MAILSLOT;
 /// `FILE_DEVICE_SECURE_OPEN` [M, R].
 pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
 /// `IO_NO_INCREMENT` [M].

@@ -400,17 +400,12 @@ unsafe fn create(
     let params = match parameters {
         None => None,
         Some(address) => {
-            let len = match msfs_io::region(
-                address,
-                CreateParameters::WIRE_SIZE,
-                msfs_io::REGION_CREATE_PARAMETERS,
-            ) {
-                Ok(Region::Bytes(len)) => len,
-                Ok(Region::Empty) => 0,
-                Err(s) => return Reply::error(s),
-            };
+            let len = CreateParameters::WIRE_SIZE;
+            if let Err(s) = msfs_io::region(address, len, msfs_io::REGION_CREATE_PARAMETERS) {
+                return Reply::error(s);
+            }
             // SAFETY: NtCreateMailslotFile's MAILSLOT_CREATE_PARAMETERS, 24 bytes the I/O
-            // manager built in kernel memory, at a non-null address.
+            // manager built in kernel memory, at a non-null address (checked above).
             let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, len) };
             match CreateParameters::decode(bytes) {
                 Ok(p) => Some(p),
@@ -1013,5 +1008,3 @@ fn peek_into_bounce(
         }
     }
 }
-
-const _: () = assert!(size_of::<usize>() == 8);

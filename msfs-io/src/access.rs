@@ -1,11 +1,12 @@
 //! The access a create asks for, reduced to the engine's [`Access`].
 //!
-//! The driver reads `OriginalDesiredAccess` from the create's `ACCESS_STATE` (through
-//! `IO_SECURITY_CONTEXT.AccessState`): what the caller asked for, generic rights already mapped
-//! to file rights by the object manager. The I/O manager has by then checked it against the
-//! device's security descriptor (FILE_DEVICE_SECURE_OPEN), and the open only succeeds with all
-//! of it granted, so it is also what the handle holds. Generic rights are mapped here again
-//! for kernel-mode callers that build creates by hand.
+//! The driver passes `IO_SECURITY_CONTEXT.DesiredAccess` OR-ed with the `OriginalDesiredAccess`
+//! and `PreviouslyGrantedAccess` of its `ACCESS_STATE`: what the caller asked for, generic
+//! rights already mapped to file rights by the object manager, whichever of those fields the
+//! I/O manager's own access check against the device's security descriptor
+//! (FILE_DEVICE_SECURE_OPEN) left it in. The open only succeeds with all of it granted, so it is
+//! also what the handle holds. Generic rights are mapped here again for kernel-mode callers
+//! that build creates by hand.
 
 use msfs::Access;
 

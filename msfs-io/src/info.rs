@@ -8,8 +8,9 @@
 
 use alloc::vec::Vec;
 
+use msfs::dir::FILE_ATTRIBUTE_NORMAL;
 use msfs::wire::MAILSLOT_NO_MESSAGE;
-use msfs::{Handle, HandleRole, Msfs, NtStatus, Peek, PeekHeader, SetInformation};
+use msfs::{FileFacts, Handle, HandleRole, Msfs, NtStatus, Peek, PeekHeader, SetInformation};
 
 use crate::Reply;
 
@@ -26,7 +27,6 @@ pub mod class {
 }
 
 pub const FILE_ATTRIBUTE_DIRECTORY: u32 = 0x10;
-pub const FILE_ATTRIBUTE_NORMAL: u32 = 0x80;
 pub const FILE_CASE_PRESERVED_NAMES: u32 = 0x2;
 pub const FILE_UNICODE_ON_DISK: u32 = 0x4;
 /// `FILE_DEVICE_MAILSLOT`.
@@ -36,13 +36,24 @@ pub const FILE_DEVICE_MAILSLOT: u32 = 0x0C;
 /// that code which checks it treats both alike (our choice; the harness records native's).
 pub const FILE_SYSTEM_NAME: &str = "MSFS";
 
+/// Writes `bytes` at `offset`. Every caller has checked the buffer's length first, so a
+/// field that does not fit cannot happen and is simply not written.
 fn put(out: &mut [u8], offset: usize, bytes: &[u8]) {
-    if let Some(dst) = offset
-        .checked_add(bytes.len())
-        .and_then(|end| out.get_mut(offset..end))
-    {
-        dst.copy_from_slice(bytes);
-    }
+    let _ = msfs::wire::put(out, offset, bytes);
+}
+
+/// The prologue of the classes answered from [`Msfs::describe`]: a buffer shorter than the
+/// class's fixed part is STATUS_INFO_LENGTH_MISMATCH; the fixed part is zeroed.
+fn describe_into<'e>(
+    engine: &'e Msfs,
+    handle: &Handle,
+    out: &mut [u8],
+    fixed: usize,
+) -> Result<FileFacts<'e>, NtStatus> {
+    let head = out.get_mut(..fixed).ok_or(NtStatus::INFO_LENGTH_MISMATCH)?;
+    let facts = engine.describe(handle)?;
+    head.fill(0);
+    Ok(facts)
 }
 
 /// Writes as many whole UTF-16 units of `units` as fit at `offset`; returns the bytes written.
@@ -77,10 +88,7 @@ pub fn query_information(engine: &Msfs, handle: &Handle, class: u32, out: &mut [
             .and_then(|info| info.encode(out))
             .into(),
         class::FILE_BASIC_INFORMATION => {
-            if out.len() < 40 {
-                return Reply::error(NtStatus::INFO_LENGTH_MISMATCH);
-            }
-            let facts = match engine.describe(handle) {
+            let facts = match describe_into(engine, handle, out, 40) {
                 Ok(f) => f,
                 Err(s) => return Reply::error(s),
             };
@@ -89,9 +97,6 @@ pub fn query_information(engine: &Msfs, handle: &Handle, class: u32, out: &mut [
             } else {
                 FILE_ATTRIBUTE_NORMAL
             };
-            if let Some(b) = out.get_mut(..40) {
-                b.fill(0);
-            }
             for stamp in 0..4usize {
                 put(out, stamp.saturating_mul(8), &facts.created.to_le_bytes());
             }
@@ -99,17 +104,11 @@ pub fn query_information(engine: &Msfs, handle: &Handle, class: u32, out: &mut [
             Reply::success(40)
         }
         class::FILE_STANDARD_INFORMATION => {
-            if out.len() < 24 {
-                return Reply::error(NtStatus::INFO_LENGTH_MISMATCH);
-            }
-            let facts = match engine.describe(handle) {
+            let facts = match describe_into(engine, handle, out, 24) {
                 Ok(f) => f,
                 Err(s) => return Reply::error(s),
             };
             let size = i64::try_from(facts.queued_bytes).unwrap_or(i64::MAX);
-            if let Some(b) = out.get_mut(..24) {
-                b.fill(0);
-            }
             put(out, 0x00, &size.to_le_bytes());
             put(out, 0x08, &size.to_le_bytes());
             put(out, 0x10, &1u32.to_le_bytes());
@@ -117,10 +116,7 @@ pub fn query_information(engine: &Msfs, handle: &Handle, class: u32, out: &mut [
             Reply::success(24)
         }
         class::FILE_NAME_INFORMATION => {
-            if out.len() < 4 {
-                return Reply::error(NtStatus::INFO_LENGTH_MISMATCH);
-            }
-            let facts = match engine.describe(handle) {
+            let facts = match describe_into(engine, handle, out, 4) {
                 Ok(f) => f,
                 Err(s) => return Reply::error(s),
             };

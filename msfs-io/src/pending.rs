@@ -103,9 +103,8 @@ pub trait EngineLock {
 
 /// Called by the party the engine let win, after it wrote the reply bytes (if any) into the
 /// IRP's buffer: records the outcome, gives up the timer's and the cancel routine's
-/// references where it can stop them, then the engine's. `true`: the caller completes now.
-/// Must not be called under the engine lock if completing there would be wrong (the driver
-/// calls it after releasing the lock).
+/// references where it can stop them, then the engine's. `true`: the caller completes now,
+/// after releasing the engine lock if it holds it.
 #[must_use]
 pub fn settle<P: PendingRead + ?Sized>(read: &P, status: NtStatus, information: usize) -> bool {
     read.state().record(status, information);

@@ -152,27 +152,27 @@ pub fn decode(stack: &StackWords) -> Request {
     }
 }
 
-/// The stack location as bytes (`IO_STACK_LOCATION`, 72 bytes), split the way the driver
-/// splits it. Tests build stack locations byte by byte at the documented offsets with this.
-pub fn words_from_bytes(bytes: &[u8; 72]) -> StackWords {
-    let word = |n: usize| {
-        let start = 8usize.saturating_add(n.saturating_mul(8));
-        bytes
-            .get(start..start.saturating_add(8))
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map_or(0, u64::from_le_bytes)
-    };
-    StackWords {
-        major: bytes[0],
-        minor: bytes[1],
-        flags: bytes[2],
-        params: [word(0), word(1), word(2), word(3)],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 72-byte `IO_STACK_LOCATION`, split the way the driver splits it (its first four
+    /// bytes and the four words at 0x08..0x28).
+    fn words_from_bytes(bytes: &[u8; 72]) -> StackWords {
+        let word = |n: usize| {
+            let start = 8usize.saturating_add(n.saturating_mul(8));
+            bytes
+                .get(start..start.saturating_add(8))
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        StackWords {
+            major: bytes[0],
+            minor: bytes[1],
+            flags: bytes[2],
+            params: [word(0), word(1), word(2), word(3)],
+        }
+    }
 
     /// A 72-byte stack location with `fields` (offset, little-endian bytes) written in.
     fn stack(major: u8, minor: u8, flags: u8, fields: &[(usize, &[u8])]) -> StackWords {

@@ -17,7 +17,7 @@ pub const READ_TIMEOUT_FOREVER: i64 = -1;
 pub const FSCTL_MAILSLOT_PEEK: u32 = 0x000C_4003;
 
 /// Writes `bytes` at `offset`; `None` if they do not fit.
-pub(crate) fn put(out: &mut [u8], offset: usize, bytes: &[u8]) -> Option<()> {
+pub fn put(out: &mut [u8], offset: usize, bytes: &[u8]) -> Option<()> {
     let end = offset.checked_add(bytes.len())?;
     out.get_mut(offset..end)?.copy_from_slice(bytes);
     Some(())
