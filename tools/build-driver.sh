@@ -5,6 +5,7 @@
 #   rsmailslot.pdb   its symbols
 #   rsmailslot.inf   the INF, DriverVer stamped with today's date and the crate version
 #   rsmailslot.cer   the test certificate (DER), to trust on a test-signing machine
+#   usermode-test.exe  the conformance harness (tools/build-harness.sh), run on the VM
 #
 # Needs root (or sudo) once, to install Debian's rustc-web, rust-web-src, rust-web-clippy,
 # lld-14, osslsigncode and openssl. The test certificate and key are made once in cert/ (ignored by
@@ -67,6 +68,9 @@ rm "$out/rsmailslot.unsigned.sys"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' driver/Cargo.toml | head -n 1)
 sed "s|^DriverVer .*|DriverVer   = $(date -u +%m/%d/%Y),$version.0|" inf/rsmailslot.inf > "$out/rsmailslot.inf"
+
+# The harness travels with the package: Deploy-VM.ps1 runs it against both namespaces.
+tools/build-harness.sh "$out"
 
 elapsed=$(( $(date +%s) - started ))
 size=$(stat -c %s "$out/rsmailslot.sys")

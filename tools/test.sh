@@ -38,11 +38,22 @@ RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/driver-clippy \
     /usr/bin/cargo-clippy clippy --release --locked -p rsmailslot \
     -Zbuild-std=core,alloc --target x86_64-pc-windows-msvc -- -D warnings
 
+echo "== harness: clippy for its Windows target (its rows and benchmark only build there)"
+RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/harness-clippy \
+    /usr/bin/cargo-clippy clippy --release --locked -p usermode-test \
+    -Zbuild-std=std,panic_abort --target x86_64-win7-windows-gnu -- -D warnings
+
 echo "== driver: PE, import and signature checks"
 tools/check-driver.sh
 
 echo "== driver: the exception-guarded copy, run under Wine, and its unwind data in the image"
 tools/test-guarded-copy.sh
+
+echo "== harness: usermode-test.exe under Wine against Wine's mailslots, and --bench"
+harness_log=$(mktemp)
+tools/test-harness.sh | tee "$harness_log"
+harness=$(tail -n 1 "$harness_log")
+rm -f "$harness_log"
 
 echo "== case-folding table matches Unicode's CaseFolding.txt"
 python3 tools/gen-casefold.py --check msfs/src/fold_table.rs
@@ -63,6 +74,7 @@ echo "== model check of the pending-read protocol (loom)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
     cargo test --locked --release -p msfs-io --test loom 2>&1 | tee -a "$log"
 test "${PIPESTATUS[0]}" -eq 0
+echo "$harness"
 # One closing line over every test binary (the last cargo lines are doc-test runs with none).
 awk '/^test result:/ { p += $4; f += $6; i += $8 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i; exit (p == 0 || f != 0) }' "$log"
