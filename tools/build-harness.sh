@@ -26,7 +26,7 @@ echo "== building usermode-test.exe ($target, Debian rustc $(/usr/bin/rustc --ve
 # The -gnu target's prebuilt std imports ProcessPrng, which Wine 8 lacks; building std for the
 # win7 target avoids it. A target dir of its own keeps these artifacts apart.
 RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$root/target/harness \
-    cargo build --release --locked -p usermode-test \
+    cargo build --release --locked -p usermode-test --bins --examples \
     -Zbuild-std=std,panic_abort --target $target \
     --config "target.$target.linker=\"x86_64-w64-mingw32-gcc\""
 mkdir -p "$out"

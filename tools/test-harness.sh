@@ -13,7 +13,8 @@ if ! command -v wine >/dev/null; then
 fi
 
 exe=target/package/usermode-test.exe
-[ -f "$exe" ] || tools/build-harness.sh
+# The Rust example is built beside the harness; build both when either is missing.
+[ -f "$exe" ] && [ -f target/harness/x86_64-win7-windows-gnu/release/examples/mailslot_demo.exe ] || tools/build-harness.sh
 out=target/wine-tests
 mkdir -p "$out"
 export WINEPREFIX="${WINEPREFIX:-$PWD/target/wineprefix}" WINEDEBUG=-all
@@ -59,5 +60,17 @@ echo "$bench"
 # Six cases: 64, 424 and 65536 bytes, one and four writers, each with 200 messages.
 test "$(grep -Ec '^ +(64|424|65536) +(1|4) +200 ' <<<"$bench")" -eq 6
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["cases"]) == 6' "$out/wine-bench.json"
+
+echo "== the README's usage examples (C and Rust), run against Wine's mailslots"
+want=$'read 5 bytes: hello\nread 4 bytes: from\nread 10 bytes: a mailslot\nempty'
+x86_64-w64-mingw32-gcc -municode -O2 -Wall -Werror -o "$out/mailslot-demo.exe" examples/mailslot-demo.c
+for demo in "$out/mailslot-demo.exe" target/harness/x86_64-win7-windows-gnu/release/examples/mailslot_demo.exe; do
+    got=$(timeout 60 wine "$demo" '\\.\mailslot\' | tr -d '\r')
+    if [ "$got" != "$want" ]; then
+        printf '%s printed:\n%s\nexpected:\n%s\n' "$demo" "$got" "$want" >&2
+        exit 1
+    fi
+    echo "$(basename "$demo"): as expected"
+done
 
 echo "harness: $closing"

@@ -40,7 +40,7 @@ RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/driver-clippy \
 
 echo "== harness: clippy for its Windows target (its rows and benchmark only build there)"
 RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/harness-clippy \
-    /usr/bin/cargo-clippy clippy --release --locked -p usermode-test \
+    /usr/bin/cargo-clippy clippy --release --locked -p usermode-test --lib --bins --examples \
     -Zbuild-std=std,panic_abort --target x86_64-win7-windows-gnu -- -D warnings
 
 echo "== driver: PE, import and signature checks"

@@ -192,3 +192,21 @@ fn names_match_the_driver() {
         "{description}"
     );
 }
+
+#[test]
+fn the_scripts_use_the_same_names() {
+    // scripts/RsMailslot.Common.psm1 holds the names every install script uses.
+    const MODULE: &str = include_str!("../../scripts/RsMailslot.Common.psm1");
+    let value = |var: &str| {
+        let line = MODULE
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("$script:{var} =")))
+            .unwrap_or_else(|| panic!("$script:{var} not set"));
+        line.split('\'').nth(1).expect("a quoted value").to_string()
+    };
+    assert_eq!(value("ServiceName"), names::SERVICE_NAME);
+    assert_eq!(value("SysName"), names::BINARY_NAME);
+    assert_eq!(value("InfName"), "rsmailslot.inf");
+    let inf = Inf::load();
+    assert_eq!(value("CatalogName"), inf.value("Version", "CatalogFile"));
+}

@@ -1,0 +1,216 @@
+<#
+.SYNOPSIS
+    Copies the rsmailslot package and harness into a test VM, installs the driver, runs
+    usermode-test.exe against Windows' MSFS and against rsmailslot, and shows both side by side.
+.DESCRIPTION
+    From a Windows host with Hyper-V, reaches the VM over PowerShell Direct
+    (New-PSSession -VMName, no network needed); for any other VM, over WinRM
+    (-ComputerName). In the VM it:
+      1. checks test signing is in force (or, with -PrepareTestSigning, runs
+         Enable-TestSigning.ps1 there, restarts the VM and waits for it);
+      2. runs Install-Driver.ps1 on the copied package;
+      3. runs usermode-test.exe --namespace native and --namespace rsmailslot, each with --json;
+      4. with -Bench, runs usermode-test.exe --bench against both namespaces.
+    Then it brings both JSON files back to -OutputPath and prints one line per row: the
+    native result, the rsmailslot result, and what each observe row saw. It ends with both
+    closing lines and exits 1 when the rsmailslot run had a failed row.
+.PARAMETER VMName
+    The Hyper-V VM (PowerShell Direct). It must be running.
+.PARAMETER ComputerName
+    A VM reachable over WinRM (Enable-PSRemoting in the VM; TrustedHosts on the host for a
+    workgroup VM).
+.PARAMETER Credential
+    An administrator account of the VM. Asked for when not given.
+.PARAMETER PackagePath
+    The folder written by tools/build-driver.sh: rsmailslot.sys, .inf, .cer and
+    usermode-test.exe. Default: ..\target\package beside this script.
+.PARAMETER RemotePath
+    Where the package and scripts go in the VM. Default C:\rsmailslot.
+.PARAMETER OutputPath
+    Where the JSON results land on the host. Default .\vm-results.
+.PARAMETER PrepareTestSigning
+    When test signing is not in force in the VM: enable it there, restart the VM, wait, go on.
+.PARAMETER Bench
+    Also run the benchmark against both namespaces.
+.PARAMETER SkipInstall
+    Run the harness against an rsmailslot already installed in the VM.
+.EXAMPLE
+    .\Deploy-VM.ps1 -VMName rsmailslot-test -PrepareTestSigning
+.EXAMPLE
+    .\Deploy-VM.ps1 -ComputerName 192.168.56.10 -Credential (Get-Credential) -Bench
+.EXAMPLE
+    .\Deploy-VM.ps1 -VMName rsmailslot-test -WhatIf
+    Checks the host, the VM and the package; changes nothing in the VM.
+#>
+[CmdletBinding(SupportsShouldProcess, DefaultParameterSetName = 'HyperV')]
+param(
+    [Parameter(Mandatory, ParameterSetName = 'HyperV')] [string] $VMName,
+    [Parameter(Mandatory, ParameterSetName = 'WinRM')] [string] $ComputerName,
+    [pscredential] $Credential,
+    [string] $PackagePath = (Join-Path -Path $PSScriptRoot -ChildPath '..\target\package'),
+    [string] $RemotePath = 'C:\rsmailslot',
+    [string] $OutputPath = (Join-Path -Path (Get-Location).ProviderPath -ChildPath 'vm-results'),
+    [switch] $PrepareTestSigning,
+    [switch] $Bench,
+    [switch] $SkipInstall
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath 'RsMailslot.Common.psm1') -Force
+$names = Get-RsMailslotName
+
+# ---- host-side checks, before anything is copied --------------------------------------------
+foreach ($file in $names.Sys, $names.Inf, 'rsmailslot.cer', 'usermode-test.exe') {
+    Resolve-PackageFile -PackagePath $PackagePath -Name $file | Out-Null
+}
+$PackagePath = (Resolve-Path -LiteralPath $PackagePath).ProviderPath
+
+if ($PSCmdlet.ParameterSetName -eq 'HyperV') {
+    if (-not (Get-Command -Name Get-VM -ErrorAction SilentlyContinue)) {
+        throw 'The Hyper-V PowerShell module is missing on this host (Enable-WindowsOptionalFeature -Online -FeatureName Microsoft-Hyper-V-Management-PowerShell), or use -ComputerName for a VM reached over WinRM.'
+    }
+    Assert-Administrator
+    $vm = Get-VM -Name $VMName -ErrorAction SilentlyContinue
+    if (-not $vm) {
+        throw "No Hyper-V VM named '$VMName' on this host (Get-VM lists them)."
+    }
+    if ($vm.State -ne 'Running') {
+        throw "VM '$VMName' is $($vm.State): start it (Start-VM -Name '$VMName') and wait for it to boot."
+    }
+} else {
+    try {
+        Test-WSMan -ComputerName $ComputerName | Out-Null
+    } catch {
+        throw "WinRM does not answer on '$ComputerName': run Enable-PSRemoting -Force in the VM, and for a workgroup VM add it to the host's TrustedHosts. ($($_.Exception.Message))"
+    }
+}
+if (-not $Credential) {
+    $Credential = Get-Credential -Message 'An administrator account of the VM'
+}
+
+function New-VMSession {
+    if ($PSCmdlet.ParameterSetName -eq 'HyperV') {
+        New-PSSession -VMName $VMName -Credential $Credential
+    } else {
+        New-PSSession -ComputerName $ComputerName -Credential $Credential
+    }
+}
+
+function Wait-VMSession {
+    param([int] $Seconds = 600)
+    $deadline = (Get-Date).AddSeconds($Seconds)
+    while ((Get-Date) -lt $deadline) {
+        Start-Sleep -Seconds 10
+        try {
+            return New-VMSession
+        } catch {
+            Write-Verbose "VM not reachable yet: $($_.Exception.Message)"
+        }
+    }
+    throw "The VM did not come back within $Seconds s after its restart."
+}
+
+$target = if ($PSCmdlet.ParameterSetName -eq 'HyperV') { "VM $VMName" } else { $ComputerName }
+$session = New-VMSession
+try {
+    $remoteScripts = Join-Path -Path $RemotePath -ChildPath 'scripts'
+    $remotePackage = Join-Path -Path $RemotePath -ChildPath 'package'
+    if ($PSCmdlet.ShouldProcess($target, "copy the package and scripts to $RemotePath")) {
+        Invoke-Command -Session $session -ScriptBlock {
+            param($Scripts, $Package)
+            New-Item -ItemType Directory -Force -Path $Scripts, $Package | Out-Null
+        } -ArgumentList $remoteScripts, $remotePackage
+        Copy-Item -ToSession $session -Path (Join-Path -Path $PackagePath -ChildPath '*') -Destination $remotePackage -Force
+        Copy-Item -ToSession $session -Path (Join-Path -Path $PSScriptRoot -ChildPath '*.ps*1') -Destination $remoteScripts -Force
+    }
+
+    $state = Invoke-Command -Session $session -ScriptBlock {
+        $options = (Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control' -Name SystemStartOptions).SystemStartOptions
+        [pscustomobject]@{
+            TestSigning = [bool]($options -match '\bTESTSIGNING\b')
+            Build       = [Environment]::OSVersion.Version.ToString()
+        }
+    }
+    Write-Host "$target runs Windows $($state.Build); test signing in force: $($state.TestSigning)"
+    if (-not $state.TestSigning) {
+        if (-not $PrepareTestSigning) {
+            throw "Test signing is not in force in $target. Run again with -PrepareTestSigning (it runs Enable-TestSigning.ps1 there and restarts the VM), or run that script in the VM yourself."
+        }
+        if ($PSCmdlet.ShouldProcess($target, 'enable test signing and restart')) {
+            Invoke-Command -Session $session -ScriptBlock {
+                param($Scripts, $Package)
+                & (Join-Path $Scripts 'Enable-TestSigning.ps1') -CertificatePath (Join-Path $Package 'rsmailslot.cer') -Restart -Confirm:$false
+            } -ArgumentList $remoteScripts, $remotePackage
+            Remove-PSSession -Session $session
+            Write-Host "Waiting for $target to restart..."
+            $session = Wait-VMSession
+        }
+    }
+
+    if (-not $SkipInstall -and $PSCmdlet.ShouldProcess($target, 'Install-Driver.ps1')) {
+        Invoke-Command -Session $session -ScriptBlock {
+            param($Scripts, $Package)
+            & (Join-Path $Scripts 'Install-Driver.ps1') -PackagePath $Package -Confirm:$false
+        } -ArgumentList $remoteScripts, $remotePackage | Format-List | Out-Host
+    }
+
+    if (-not $PSCmdlet.ShouldProcess($target, 'run usermode-test.exe against native and rsmailslot')) {
+        return
+    }
+    $runs = Invoke-Command -Session $session -ScriptBlock {
+        param($Package, $Bench)
+        $exe = Join-Path $Package 'usermode-test.exe'
+        foreach ($ns in 'native', 'rsmailslot') {
+            $json = Join-Path $Package "$ns.json"
+            $text = & $exe --namespace $ns --json $json 2>&1 | Out-String
+            $code = $LASTEXITCODE
+            $bench = if ($Bench) { & $exe --bench --namespace $ns 2>&1 | Out-String } else { '' }
+            [pscustomobject]@{ Namespace = $ns; Exit = $code; Text = $text; Json = $json; Bench = $bench }
+        }
+    } -ArgumentList $remotePackage, [bool]$Bench
+
+    New-Item -ItemType Directory -Force -Path $OutputPath | Out-Null
+    $results = @{}
+    foreach ($run in $runs) {
+        $local = Join-Path -Path $OutputPath -ChildPath "$($run.Namespace).json"
+        Copy-Item -FromSession $session -Path $run.Json -Destination $local -Force
+        $results[$run.Namespace] = Get-Content -LiteralPath $local -Raw | ConvertFrom-Json
+        Set-Content -LiteralPath (Join-Path -Path $OutputPath -ChildPath "$($run.Namespace).txt") -Value $run.Text
+    }
+} finally {
+    if ($session) { Remove-PSSession -Session $session }
+}
+
+# ---- side by side ---------------------------------------------------------------------------
+$native = $results['native']
+$ours = $results['rsmailslot']
+$byId = @{}
+foreach ($row in $native.rows) { $byId[$row.id] = $row }
+$table = foreach ($row in $ours.rows) {
+    $other = $byId[$row.id]
+    [pscustomobject]@{
+        Row        = $row.id
+        Native     = if ($other) { $other.status } else { '-' }
+        RsMailslot = $row.status
+        Same       = if ($other -and $other.status -eq $row.status) { '' } else { '<>' }
+    }
+}
+$table | Format-Table -AutoSize | Out-Host
+
+Write-Host 'What the observe rows saw on native Windows (these settle our documented choices):'
+foreach ($row in @($native.rows | Where-Object kind -EQ 'observe')) {
+    Write-Host "  $($row.id)"
+    foreach ($note in $row.notes) { Write-Host "      $note" }
+}
+foreach ($run in $runs) {
+    if ($run.Bench) { Write-Host $run.Bench }
+}
+foreach ($ns in 'native', 'rsmailslot') {
+    $s = $results[$ns].summary
+    Write-Host ("{0,-11} {1} passed, {2} failed, {3} skipped, {4} known divergences, {5} observed" -f $ns, $s.passed, $s.failed, $s.skipped, $s.knownDivergences, $s.observed)
+}
+Write-Host "Results: $OutputPath (native.json, rsmailslot.json and the printed tables)"
+if ($ours.summary.failed -gt 0) {
+    exit 1
+}

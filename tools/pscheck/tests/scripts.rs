@@ -1,0 +1,108 @@
+//! Every PowerShell file under scripts/ parses with the PowerShell grammar and meets the rules
+//! of `pscheck::check_script`; the shared module exports exactly the functions it defines, and
+//! every function the scripts call from it exists.
+
+use std::path::PathBuf;
+
+use pscheck::{check_script, exported_functions, functions, syntax_errors, Expect};
+
+fn scripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
+}
+
+/// The scripts the README's VM flow uses, and whether each changes the machine it runs on.
+const SCRIPTS: &[(&str, bool)] = &[
+    ("Enable-TestSigning.ps1", true),
+    ("Install-Driver.ps1", true),
+    ("Uninstall-Driver.ps1", true),
+    ("Deploy-VM.ps1", true),
+    ("Collect-Diagnostics.ps1", false),
+];
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(scripts_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn every_powershell_file_is_known_and_parses() {
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(scripts_dir()).expect("scripts/ exists") {
+        let name = entry
+            .expect("readable entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let lower = name.to_ascii_lowercase();
+        if !(lower.ends_with(".ps1") || lower.ends_with(".psm1")) {
+            continue;
+        }
+        let errors = syntax_errors(&read(&name));
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        seen.push(name);
+    }
+    seen.sort();
+    let mut expected: Vec<String> = SCRIPTS.iter().map(|(n, _)| n.to_string()).collect();
+    expected.push("RsMailslot.Common.psm1".into());
+    expected.sort();
+    assert_eq!(
+        seen, expected,
+        "a script was added or removed: list it in SCRIPTS"
+    );
+}
+
+#[test]
+fn every_script_has_help_strict_errors_and_whatif_where_it_changes_the_machine() {
+    let mut problems = Vec::new();
+    for (name, changes_machine) in SCRIPTS {
+        for f in check_script(
+            &read(name),
+            Expect {
+                changes_machine: *changes_machine,
+            },
+        ) {
+            problems.push(format!("{name}:{}: {}", f.line, f.message));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_shared_module_exports_what_it_defines_and_scripts_call_only_that() {
+    let module = read("RsMailslot.Common.psm1");
+    let mut defined = functions(&module);
+    let mut exported = exported_functions(&module);
+    defined.sort();
+    exported.sort();
+    assert_eq!(defined, exported);
+    for (name, _) in SCRIPTS {
+        let src = read(name);
+        assert!(src.contains("Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath 'RsMailslot.Common.psm1')"), "{name} does not import the shared module");
+        let own = functions(&src);
+        // Any Verb-Noun call with a noun of ours must be the module's or the script's own.
+        for word in src.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            let ours = [
+                "RsMailslot",
+                "TestSigning",
+                "Administrator",
+                "PackageFile",
+                "CertificateTrusted",
+                "ServiceState",
+            ];
+            if word.contains('-')
+                && ours
+                    .iter()
+                    .any(|n| word.ends_with(n) || word.contains(&format!("-{n}")))
+            {
+                let verb = word.split('-').next().unwrap_or("");
+                let is_command =
+                    ["Get", "Test", "Assert", "Resolve", "Wait", "Add", "New"].contains(&verb);
+                if is_command && !word.ends_with(".ps1") {
+                    assert!(
+                        defined.iter().any(|d| d == word) || own.iter().any(|d| d == word),
+                        "{name} calls {word}, which neither it nor the module defines"
+                    );
+                }
+            }
+        }
+    }
+}
