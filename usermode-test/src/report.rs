@@ -79,15 +79,23 @@ pub enum Verdict {
     Skipped(String),
 }
 
-/// One row's record.
-#[derive(Clone, Debug)]
-pub struct RowResult {
+/// What a row is, before it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct RowInfo {
     pub id: &'static str,
     pub level: Level,
     pub title: &'static str,
+    /// The result Windows gives (or, for observe rows, what is unknown and our choice).
     pub expected: &'static str,
+    /// Where the expectation comes from (keys of the semantics research).
     pub source: &'static str,
     pub kind: Kind,
+}
+
+/// One row's record.
+#[derive(Clone, Debug)]
+pub struct RowResult {
+    pub info: RowInfo,
     pub status: Status,
     /// Failed checks, then observations, in the order the row made them.
     pub notes: Vec<String>,
@@ -148,10 +156,15 @@ impl Summary {
 
 /// One line per row as it finishes: status, id, title, then indented notes.
 pub fn row_lines(r: &RowResult) -> String {
-    let mut out = format!("{:<8} {:<40} {}\n", r.status.as_str(), r.id, r.title);
+    let mut out = format!(
+        "{:<8} {:<40} {}\n",
+        r.status.as_str(),
+        r.info.id,
+        r.info.title
+    );
     if r.status != Status::Pass {
         if r.status != Status::Skip {
-            let _ = writeln!(out, "           expected: {}", r.expected);
+            let _ = writeln!(out, "           expected: {}", r.info.expected);
         }
         for note in &r.notes {
             let _ = writeln!(out, "           {note}");
@@ -229,12 +242,12 @@ pub fn json(info: &RunInfo, results: &[RowResult]) -> String {
         let _ = write!(
             out,
             "    {{\"id\": {}, \"level\": {}, \"title\": {}, \"expected\": {}, \"source\": {}, \"kind\": {}, \"status\": {}, \"notes\": [{}], \"divergence\": {}, \"millis\": {}}}",
-            json_string(r.id),
-            json_string(r.level.as_str()),
-            json_string(r.title),
-            json_string(r.expected),
-            json_string(r.source),
-            json_string(match r.kind {
+            json_string(r.info.id),
+            json_string(r.info.level.as_str()),
+            json_string(r.info.title),
+            json_string(r.info.expected),
+            json_string(r.info.source),
+            json_string(match r.info.kind {
                 Kind::Assert => "assert",
                 Kind::Observe => "observe",
             }),
@@ -254,12 +267,14 @@ mod tests {
 
     fn row(id: &'static str, status: Status) -> RowResult {
         RowResult {
-            id,
-            level: Level::Win32,
-            title: "a row",
-            expected: "it works",
-            source: "W-T #1",
-            kind: Kind::Assert,
+            info: RowInfo {
+                id,
+                level: Level::Win32,
+                title: "a row",
+                expected: "it works",
+                source: "W-T #1",
+                kind: Kind::Assert,
+            },
             status,
             notes: vec!["got \"this\"\nand that".to_string()],
             divergence: None,

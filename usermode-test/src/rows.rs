@@ -13,18 +13,13 @@ use msfs::NtStatus;
 use crate::bytes;
 use crate::codes;
 use crate::ctx::{Ctx, Stop};
-use crate::report::{Kind, Level};
+use crate::report::{Kind, Level, RowInfo};
 use crate::sys::{self, Handle, NtName, Overlapped, NO_MESSAGE, STATUS_PENDING};
 
 pub type RowFn = fn(&mut Ctx<'_>) -> Result<(), Stop>;
 
 pub struct Row {
-    pub id: &'static str,
-    pub level: Level,
-    pub title: &'static str,
-    pub expected: &'static str,
-    pub source: &'static str,
-    pub kind: Kind,
+    pub info: RowInfo,
     pub run: RowFn,
 }
 
@@ -1015,14 +1010,7 @@ fn nt_set_short(c: &mut Ctx<'_>) -> Result<(), Stop> {
 fn nt_create_duplicate(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (rel, _s) = server(c, 0, 0)?;
     let path = c.nt(&rel);
-    let r = sys::nt_create_mailslot(
-        &NtName::path(&path),
-        GENERIC_READ | SYNCHRONIZE,
-        0,
-        0,
-        0,
-        Some(0),
-    );
+    let r = plain_create(&NtName::path(&path));
     c.eq(
         "NtCreateMailslotFile of an existing name",
         st(r.status),
@@ -1049,8 +1037,14 @@ fn nt_open_missing(c: &mut Ctx<'_>) -> Result<(), Stop> {
     Ok(())
 }
 
+/// NtCreateMailslotFile with read access, options 0, no quota or size limit, timeout 0: the
+/// create the name rows vary only the name of.
+fn plain_create(n: &NtName<'_>) -> sys::NtCreated {
+    sys::nt_create_mailslot(n, GENERIC_READ | SYNCHRONIZE, 0, 0, 0, Some(0))
+}
+
 fn create_with(c: &mut Ctx<'_>, what: &str, n: NtName<'_>, want: i32) {
-    let r = sys::nt_create_mailslot(&n, GENERIC_READ | SYNCHRONIZE, 0, 0, 0, Some(0));
+    let r = plain_create(&n);
     c.eq(what, st(r.status), st(want));
 }
 
@@ -1134,25 +1128,11 @@ fn nt_create_name_limits(c: &mut Ctx<'_>) -> Result<(), Stop> {
         format!("{device}{base}{}", "a".repeat(units))
     };
     let ok = fill(65_532);
-    let r = sys::nt_create_mailslot(
-        &NtName::path(&ok),
-        GENERIC_READ | SYNCHRONIZE,
-        0,
-        0,
-        0,
-        Some(0),
-    );
+    let r = plain_create(&NtName::path(&ok));
     c.eq("65,532-byte name", st(r.status), st(0));
     drop(r);
     let long = fill(65_534);
-    let r = sys::nt_create_mailslot(
-        &NtName::path(&long),
-        GENERIC_READ | SYNCHRONIZE,
-        0,
-        0,
-        0,
-        Some(0),
-    );
+    let r = plain_create(&NtName::path(&long));
     c.eq(
         "65,534-byte name",
         st(r.status),
@@ -1352,12 +1332,14 @@ fn nt_create_values(c: &mut Ctx<'_>) -> Result<(), Stop> {
 macro_rules! row {
     ($id:literal, $level:ident, $kind:ident, $run:ident, $title:literal, $expected:literal, $source:literal) => {
         Row {
-            id: $id,
-            level: Level::$level,
-            title: $title,
-            expected: $expected,
-            source: $source,
-            kind: Kind::$kind,
+            info: RowInfo {
+                id: $id,
+                level: Level::$level,
+                title: $title,
+                expected: $expected,
+                source: $source,
+                kind: Kind::$kind,
+            },
             run: $run,
         }
     };

@@ -23,7 +23,7 @@ fn divergences(opts: &Options, wine: &Option<String>) -> &'static [Divergence] {
 }
 
 fn list(rows: &[&Row]) {
-    for r in rows {
+    for r in rows.iter().map(|r| &r.info) {
         let kind = match r.kind {
             Kind::Assert => "assert",
             Kind::Observe => "observe",
@@ -65,7 +65,7 @@ fn watchdog(current: Arc<Mutex<(&'static str, Instant)>>) {
 pub fn run(opts: &Options) -> i32 {
     let selected: Vec<&Row> = ROWS
         .iter()
-        .filter(|r| opts.selects(r.id, r.title))
+        .filter(|r| opts.selects(r.info.id, r.info.title))
         .collect();
     if opts.list {
         list(&selected);
@@ -73,7 +73,10 @@ pub fn run(opts: &Options) -> i32 {
     }
     let wine = sys::wine_version();
     let known = divergences(opts, &wine);
-    if let Some(d) = known.iter().find(|d| !ROWS.iter().any(|r| r.id == d.row)) {
+    if let Some(d) = known
+        .iter()
+        .find(|d| !ROWS.iter().any(|r| r.info.id == d.row))
+    {
         eprintln!(
             "usermode-test: the known-divergence list names {:?}, which is no row",
             d.row
@@ -111,25 +114,25 @@ pub fn run(opts: &Options) -> i32 {
     let mut results = Vec::with_capacity(selected.len());
     for (i, row) in selected.iter().enumerate() {
         if let Ok(mut g) = current.lock() {
-            *g = (row.id, Instant::now());
+            *g = (row.info.id, Instant::now());
         }
         let started = Instant::now();
         let mut ctx = Ctx::new(&opts.namespace, format!("{pid}r{i}"));
         let _ = (row.run)(&mut ctx);
         let verdict = ctx.verdict();
-        let divergence = known::find(known, row.id);
-        let status = report::resolve(row.kind, ctx.check_choices, &verdict, divergence.is_some());
+        let divergence = known::find(known, row.info.id);
+        let status = report::resolve(
+            row.info.kind,
+            ctx.check_choices,
+            &verdict,
+            divergence.is_some(),
+        );
         let mut notes = ctx.notes;
         if let Verdict::Skipped(why) = &verdict {
             notes.push(format!("skipped: {why}"));
         }
         let result = RowResult {
-            id: row.id,
-            level: row.level,
-            title: row.title,
-            expected: row.expected,
-            source: row.source,
-            kind: row.kind,
+            info: row.info,
             status,
             notes,
             divergence,
