@@ -168,7 +168,7 @@ try {
             $bench = if ($Bench) { & $exe --bench --namespace $ns 2>&1 | Out-String } else { '' }
             [pscustomobject]@{ Namespace = $ns; Exit = $code; Text = $text; Json = $json; Bench = $bench }
         }
-    } -ArgumentList $remotePackage, [bool]$Bench
+    } -ArgumentList $remotePackage, $Bench.IsPresent
 
     New-Item -ItemType Directory -Force -Path $OutputPath | Out-Null
     $results = @{}

@@ -62,13 +62,15 @@ if (-not (Test-Path -LiteralPath $catalog)) {
         throw "No '$($names.CatalogSigner)' certificate to sign the package catalog with: run Enable-TestSigning.ps1 first."
     }
     if ($PSCmdlet.ShouldProcess($catalog, 'create and sign the package catalog')) {
-        $inf2cat = Get-Command -Name Inf2Cat.exe -ErrorAction SilentlyContinue
+        # Inf2Cat on PATH, else the newest in the Windows Kits; its path either way.
+        $command = Get-Command -Name Inf2Cat.exe -ErrorAction SilentlyContinue | Select-Object -First 1
+        $inf2cat = if ($command) { $command.Source } else { $null }
         if (-not $inf2cat) {
             $inf2cat = Get-ChildItem -Path "${env:ProgramFiles(x86)}\Windows Kits\10\bin\*\x86\Inf2Cat.exe" -ErrorAction SilentlyContinue |
-                Sort-Object -Property FullName -Descending | Select-Object -First 1
+                Sort-Object -Property FullName -Descending | Select-Object -First 1 -ExpandProperty FullName
         }
         if ($inf2cat) {
-            $out = & $inf2cat.FullName /driver:$PackagePath /os:10_X64 /uselocaltime 2>&1 | Out-String
+            $out = & $inf2cat /driver:$PackagePath /os:10_X64 /uselocaltime 2>&1 | Out-String
             if ($LASTEXITCODE -ne 0) {
                 throw "Inf2Cat failed: $out"
             }
