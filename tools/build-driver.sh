@@ -15,16 +15,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 started=$(date +%s)
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-need=()
-for pkg in rustc-web rust-web-src rust-web-clippy lld-14 osslsigncode openssl; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    echo "== installing ${need[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. tools/lib.sh
+need_packages rustc-web rust-web-src rust-web-clippy lld-14 osslsigncode openssl
 
 target=x86_64-pc-windows-msvc
 target_dir=$root/target/driver

@@ -10,16 +10,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 out=${1:-$root/target/package}
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-need=()
-for pkg in rustc-web rust-web-src gcc-mingw-w64-x86-64; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    echo "== installing ${need[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+. tools/lib.sh
+need_packages rustc-web rust-web-src gcc-mingw-w64-x86-64
 
 target=x86_64-win7-windows-gnu
 echo "== building usermode-test.exe ($target, Debian rustc $(/usr/bin/rustc --version | cut -d' ' -f2), -Zbuild-std)"

@@ -5,12 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        gcc-mingw-w64-x86-64 wine wine64 >/dev/null
-fi
+. tools/lib.sh
+need_packages gcc-mingw-w64-x86-64 wine wine64
 
 out=target/wine-tests
 mkdir -p "$out"

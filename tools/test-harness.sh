@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-if ! command -v wine >/dev/null; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine wine64 >/dev/null
-fi
+. tools/lib.sh
+need_packages wine wine64
 
 exe=target/package/usermode-test.exe
 # The Rust example is built beside the harness; build both when either is missing.

@@ -7,14 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
+. tools/lib.sh
 # Debian's Unicode data, to check the generated case-folding table is current.
-if [ ! -f /usr/share/unicode/CaseFolding.txt ]; then
-    echo "== installing unicode-data"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unicode-data >/dev/null
-fi
+need_packages unicode-data
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 
 echo "== format"

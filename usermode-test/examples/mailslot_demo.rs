@@ -6,11 +6,15 @@
 //!     cargo run --example mailslot_demo -p usermode-test -- '\\.\mailslot\'
 
 #[cfg(windows)]
+fn last_error() -> u32 {
+    // SAFETY: reads the calling thread's last-error value; no preconditions.
+    unsafe { windows_sys::Win32::Foundation::GetLastError() }
+}
+
+#[cfg(windows)]
 fn main() -> Result<(), String> {
     use std::ptr::{null, null_mut};
-    use windows_sys::Win32::Foundation::{
-        CloseHandle, GetLastError, ERROR_SEM_TIMEOUT, INVALID_HANDLE_VALUE,
-    };
+    use windows_sys::Win32::Foundation::{CloseHandle, ERROR_SEM_TIMEOUT, INVALID_HANDLE_VALUE};
     use windows_sys::Win32::Storage::FileSystem::{
         CreateFileW, ReadFile, WriteFile, FILE_ATTRIBUTE_NORMAL, FILE_SHARE_READ, FILE_SHARE_WRITE,
         OPEN_EXISTING,
@@ -24,14 +28,12 @@ fn main() -> Result<(), String> {
     let name = format!(r"{prefix}demo\events-{}", std::process::id());
     let wide: Vec<u16> = name.encode_utf16().chain(Some(0)).collect();
 
-    // SAFETY (every block below): `wide` is NUL-terminated and outlives the calls; buffers are
-    // valid for the lengths passed; each handle is closed once.
+    // SAFETY: `wide` is NUL-terminated and outlives the call; no security attributes.
     let server = unsafe { CreateMailslotW(wide.as_ptr(), 0, 1000, null()) };
     if server == INVALID_HANDLE_VALUE {
-        return Err(format!("CreateMailslotW failed: {}", unsafe {
-            GetLastError()
-        }));
+        return Err(format!("CreateMailslotW failed: {}", last_error()));
     }
+    // SAFETY: as above; no security attributes and no template handle.
     let client = unsafe {
         CreateFileW(
             wide.as_ptr(),
@@ -44,11 +46,12 @@ fn main() -> Result<(), String> {
         )
     };
     if client == INVALID_HANDLE_VALUE {
-        return Err(format!("CreateFileW failed: {}", unsafe { GetLastError() }));
+        return Err(format!("CreateFileW failed: {}", last_error()));
     }
     for message in ["hello", "from", "a mailslot"] {
         let mut written = 0;
-        if unsafe {
+        // SAFETY: `message` is readable for its length; `written` is a valid u32; no OVERLAPPED.
+        let ok = unsafe {
             WriteFile(
                 client,
                 message.as_ptr(),
@@ -56,19 +59,22 @@ fn main() -> Result<(), String> {
                 &mut written,
                 null_mut(),
             )
-        } == 0
-        {
-            return Err(format!("WriteFile failed: {}", unsafe { GetLastError() }));
+        };
+        if ok == 0 {
+            return Err(format!("WriteFile failed: {}", last_error()));
         }
     }
+    // SAFETY: `client` is our handle, closed once.
     unsafe { CloseHandle(client) };
 
     // Drain without waiting: timeout 0 makes an empty slot answer at once.
+    // SAFETY: `server` is our mailslot handle.
     unsafe { SetMailslotInfo(server, 0) };
     loop {
         let mut buffer = [0u8; 512];
         let mut read = 0;
-        if unsafe {
+        // SAFETY: `buffer` is writable for its length; `read` is a valid u32; no OVERLAPPED.
+        let ok = unsafe {
             ReadFile(
                 server,
                 buffer.as_mut_ptr(),
@@ -76,9 +82,9 @@ fn main() -> Result<(), String> {
                 &mut read,
                 null_mut(),
             )
-        } == 0
-        {
-            let error = unsafe { GetLastError() };
+        };
+        if ok == 0 {
+            let error = last_error();
             if error == ERROR_SEM_TIMEOUT {
                 println!("empty");
                 break;
@@ -91,6 +97,7 @@ fn main() -> Result<(), String> {
         );
     }
     // Closing the last server handle deletes the mailslot.
+    // SAFETY: `server` is our handle, closed once.
     unsafe { CloseHandle(server) };
     Ok(())
 }

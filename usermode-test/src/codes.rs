@@ -57,7 +57,6 @@ const EXTRA_STATUSES: &[(u32, &str)] = &[
     (0xC000_003A, "STATUS_OBJECT_PATH_NOT_FOUND"),
     (0xC000_0106, "STATUS_NAME_TOO_LONG"),
     (0xC000_014B, "STATUS_PIPE_BROKEN"),
-    (0xC000_0120, "STATUS_CANCELLED"),
     // Not Windows': the harness's mark for a call that blocked instead of returning.
     (
         0x7FFF_FFFF,

@@ -86,12 +86,17 @@ fn st_of(status: NtStatus) -> String {
 /// A server for a fresh name: (relative name, handle).
 fn server(c: &mut Ctx<'_>, max: u32, timeout: u32) -> Result<(String, Handle), Stop> {
     let rel = c.fresh();
-    let path = c.win32(&rel);
-    let h = c.need(
-        "CreateMailslotW",
-        sys::create_mailslot(Some(&path), max, timeout).map_err(codes::win32),
-    )?;
+    let h = server_at(c, &rel, max, timeout)?;
     Ok((rel, h))
+}
+
+/// A server for a given relative name.
+fn server_at(c: &mut Ctx<'_>, rel: &str, max: u32, timeout: u32) -> Result<Handle, Stop> {
+    let path = c.win32(rel);
+    c.need(
+        &format!("CreateMailslotW({rel})"),
+        sys::create_mailslot(Some(&path), max, timeout).map_err(codes::win32),
+    )
 }
 
 /// A client with write access, sharing read and write (what every Windows version accepts).
@@ -101,6 +106,29 @@ fn client(c: &mut Ctx<'_>, rel: &str) -> Result<Handle, Stop> {
         "CreateFileW (client)",
         sys::open(&path, GENERIC_WRITE, SHARE_RW, false).map_err(codes::win32),
     )
+}
+
+/// A client with read and write access (reading still fails: only the server reads).
+fn rw_client(c: &mut Ctx<'_>, rel: &str) -> Result<Handle, Stop> {
+    let path = c.win32(rel);
+    c.need(
+        "CreateFileW (read/write client)",
+        sys::open(&path, GENERIC_READ | GENERIC_WRITE, SHARE_RW, false).map_err(codes::win32),
+    )
+}
+
+/// A read that must succeed: the message.
+fn take(c: &mut Ctx<'_>, what: &str, h: &Handle, len: usize) -> Result<Vec<u8>, Stop> {
+    c.need(
+        what,
+        sys::read(h.raw(), len).map_err(|(e, _)| codes::win32(e)),
+    )
+}
+
+/// Checks a call left its status block as it was (it failed before the I/O began).
+fn expect_untouched(c: &mut Ctx<'_>, io: &sys::NtIo) {
+    let iosb = io.iosb();
+    c.check("IOSB untouched", iosb.untouched(), iosb.describe());
 }
 
 fn put(c: &mut Ctx<'_>, h: &Handle, data: &[u8]) -> Result<(), Stop> {
@@ -341,16 +369,7 @@ fn server_unchanged_by_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
 
 fn read_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (rel, _s) = server(c, 0, 0)?;
-    let rw = c.need(
-        "CreateFileW (read/write client)",
-        sys::open(
-            &c.win32(&rel),
-            GENERIC_READ | GENERIC_WRITE,
-            SHARE_RW,
-            false,
-        )
-        .map_err(codes::win32),
-    )?;
+    let rw = rw_client(c, &rel)?;
     let r = sys::read(rw.raw(), 16);
     c.check(
         "ReadFile(read/write client)",
@@ -371,10 +390,7 @@ fn write_round_trip(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"Hi there")?;
-    let got = c.need(
-        "server ReadFile",
-        sys::read(s.raw(), 16).map_err(|(e, _)| codes::win32(e)),
-    )?;
+    let got = take(c, "server ReadFile", &s, 16)?;
     c.eq("message", got.as_slice(), b"Hi there".as_slice());
     let r = sys::read(s.raw(), 16);
     c.eq(
@@ -404,10 +420,7 @@ fn order_fifo_boundaries(c: &mut Ctx<'_>) -> Result<(), Stop> {
     put(c, &b, b"bc")?;
     put(c, &a, b"def")?;
     for want in [&b"a"[..], b"bc", b"def"] {
-        let got = c.need(
-            "ReadFile",
-            sys::read(s.raw(), 64).map_err(|(e, _)| codes::win32(e)),
-        )?;
+        let got = take(c, "ReadFile", &s, 64)?;
         c.eq("message", got.as_slice(), want);
     }
     Ok(())
@@ -419,15 +432,9 @@ fn info_count(c: &mut Ctx<'_>) -> Result<(), Stop> {
     put(c, &cl, b"a")?;
     put(c, &cl, b"bc")?;
     expect_queue(c, &s, "after writes of 1 and 2 bytes", 1, 2)?;
-    c.need(
-        "ReadFile",
-        sys::read(s.raw(), 16).map_err(|(e, _)| codes::win32(e)),
-    )?;
+    take(c, "ReadFile", &s, 16)?;
     expect_queue(c, &s, "after one read", 2, 1)?;
-    c.need(
-        "ReadFile",
-        sys::read(s.raw(), 16).map_err(|(e, _)| codes::win32(e)),
-    )?;
+    take(c, "ReadFile", &s, 16)?;
     expect_queue(c, &s, "after two reads", NO_MESSAGE, 0)?;
     Ok(())
 }
@@ -458,10 +465,7 @@ fn read_too_small(c: &mut Ctx<'_>) -> Result<(), Stop> {
         codes::win32(ERROR_INSUFFICIENT_BUFFER),
     );
     expect_queue(c, &s, "after the short read", 2, 1)?;
-    let got = c.need(
-        "ReadFile(16)",
-        sys::read(s.raw(), 16).map_err(|(e, _)| codes::win32(e)),
-    )?;
+    let got = take(c, "ReadFile(16)", &s, 16)?;
     c.eq("message", got.as_slice(), b"bc".as_slice());
     Ok(())
 }
@@ -648,21 +652,14 @@ fn name_recreate(c: &mut Ctx<'_>) -> Result<(), Stop> {
     put(c, &cl, b"lost")?;
     drop(cl);
     drop(s);
-    let again = c.need(
-        "CreateMailslotW again",
-        sys::create_mailslot(Some(&c.win32(&rel)), 0, 0).map_err(codes::win32),
-    )?;
+    let again = server_at(c, &rel, 0, 0)?;
     expect_queue(c, &again, "the new slot", NO_MESSAGE, 0)?;
     Ok(())
 }
 
 fn name_case_insensitive(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let rel = format!("{}CaseName", c.fresh());
-    let path = c.win32(&rel);
-    let s = c.need(
-        "CreateMailslotW",
-        sys::create_mailslot(Some(&path), 0, 0).map_err(codes::win32),
-    )?;
+    let s = server_at(c, &rel, 0, 0)?;
     let upper = c.win32(&rel.to_uppercase());
     let cl = c.need(
         "CreateFileW with the name upper-cased",
@@ -682,10 +679,7 @@ fn name_case_insensitive(c: &mut Ctx<'_>) -> Result<(), Stop> {
 fn name_pseudo_directories(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let base = c.fresh();
     let rel = format!("{base}\\abc\\def\\ghi");
-    let s = c.need(
-        "CreateMailslotW(abc\\def\\ghi)",
-        sys::create_mailslot(Some(&c.win32(&rel)), 0, 0).map_err(codes::win32),
-    )?;
+    let s = server_at(c, &rel, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"deep")?;
     expect_queue(c, &s, "server", 4, 1)?;
@@ -710,10 +704,7 @@ fn lifetime_duplicate_server(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let cl = client(c, &rel)?;
     put(c, &cl, b"still")?;
     drop(cl);
-    let got = c.need(
-        "ReadFile on the duplicate",
-        sys::read(dup.raw(), 16).map_err(|(e, _)| codes::win32(e)),
-    )?;
+    let got = take(c, "ReadFile on the duplicate", &dup, 16)?;
     c.eq("message", got.as_slice(), b"still".as_slice());
     drop(dup);
     let r = sys::open(&c.win32(&rel), GENERIC_WRITE, SHARE_RW, false);
@@ -745,10 +736,7 @@ fn data_many(c: &mut Ctx<'_>) -> Result<(), Stop> {
             put(c, if i % 2 == 0 { &a } else { &b }, &pattern(i, len(i)))?;
         }
         for i in first..first + BATCH {
-            let got = c.need(
-                "ReadFile",
-                sys::read(s.raw(), 601).map_err(|(e, _)| codes::win32(e)),
-            )?;
+            let got = take(c, "ReadFile", &s, 601)?;
             if got != pattern(i, len(i)) {
                 c.fail(format!(
                     "message {i}: {} bytes that differ from the {} written",
@@ -774,10 +762,7 @@ fn data_64k(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let msg = pattern(5, 65536);
     put(c, &cl, &msg)?;
     expect_queue(c, &s, "after the write", 65536, 1)?;
-    let got = c.need(
-        "ReadFile",
-        sys::read(s.raw(), 65536).map_err(|(e, _)| codes::win32(e)),
-    )?;
+    let got = take(c, "ReadFile", &s, 65536)?;
     c.check(
         "64 KiB message intact",
         got == msg,
@@ -802,11 +787,7 @@ fn nt_read_empty(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (_, s) = server(c, 0, 0)?;
     let io = sys::nt_read(s.raw(), 16, true);
     c.eq("NtReadFile", st(io.status), st_of(NtStatus::IO_TIMEOUT));
-    c.check(
-        "IOSB untouched",
-        io.iosb().untouched(),
-        io.iosb().describe(),
-    );
+    expect_untouched(c, &io);
     Ok(())
 }
 
@@ -814,37 +795,20 @@ fn nt_write_server_no_access(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (_, s) = server(c, 0, 0)?;
     let io = sys::nt_write(s.raw(), b"data");
     c.eq("NtWriteFile", st(io.status), st_of(NtStatus::ACCESS_DENIED));
-    c.check(
-        "IOSB untouched",
-        io.iosb().untouched(),
-        io.iosb().describe(),
-    );
+    expect_untouched(c, &io);
     Ok(())
 }
 
 fn nt_read_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (rel, _s) = server(c, 0, 0)?;
-    let rw = c.need(
-        "CreateFileW (read/write client)",
-        sys::open(
-            &c.win32(&rel),
-            GENERIC_READ | GENERIC_WRITE,
-            SHARE_RW,
-            false,
-        )
-        .map_err(codes::win32),
-    )?;
+    let rw = rw_client(c, &rel)?;
     let io = sys::nt_read(rw.raw(), 16, true);
     c.eq(
         "NtReadFile(client)",
         st(io.status),
         st_of(NtStatus::INVALID_PARAMETER),
     );
-    c.check(
-        "IOSB untouched",
-        io.iosb().untouched(),
-        io.iosb().describe(),
-    );
+    expect_untouched(c, &io);
     Ok(())
 }
 
@@ -858,11 +822,7 @@ fn nt_read_too_small(c: &mut Ctx<'_>) -> Result<(), Stop> {
         st(io.status),
         st_of(NtStatus::BUFFER_TOO_SMALL),
     );
-    c.check(
-        "IOSB untouched",
-        io.iosb().untouched(),
-        io.iosb().describe(),
-    );
+    expect_untouched(c, &io);
     drop(io);
     expect_queue(c, &s, "after the short read", 2, 1)?;
     Ok(())
@@ -932,11 +892,7 @@ fn nt_write_server_with_access(c: &mut Ctx<'_>) -> Result<(), Stop> {
         st(io.status),
         st_of(NtStatus::INVALID_PARAMETER),
     );
-    c.check(
-        "IOSB untouched",
-        io.iosb().untouched(),
-        io.iosb().describe(),
-    );
+    expect_untouched(c, &io);
     Ok(())
 }
 

@@ -23,9 +23,8 @@ use windows_sys::Wdk::Storage::FileSystem::{
 };
 use windows_sys::Wdk::System::SystemServices::RtlGetVersion;
 use windows_sys::Win32::Foundation::{
-    CloseHandle, DuplicateHandle, GetLastError, RtlNtStatusToDosError, SetLastError,
-    DUPLICATE_SAME_ACCESS, ERROR_IO_PENDING, HANDLE, INVALID_HANDLE_VALUE, NTSTATUS,
-    UNICODE_STRING, WAIT_OBJECT_0,
+    CloseHandle, DuplicateHandle, GetLastError, RtlNtStatusToDosError, DUPLICATE_SAME_ACCESS,
+    ERROR_IO_PENDING, HANDLE, INVALID_HANDLE_VALUE, NTSTATUS, UNICODE_STRING, WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, ReadFile, WriteFile, FILE_ATTRIBUTE_NORMAL, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
@@ -951,12 +950,6 @@ pub fn wine_version() -> Option<String> {
         }
         Some(std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
     }
-}
-
-/// Resets the thread's last error so a call that fails without setting one is visible.
-pub fn clear_last_error() {
-    // SAFETY: no preconditions.
-    unsafe { SetLastError(0) }
 }
 
 /// A pointer-sized value a caller structure carries (for FILE_MAILSLOT_SET_INFORMATION).
