@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::cli::Options;
 use crate::stats::{self, Case};
-use crate::sys;
+use crate::system::{Api, System};
 
 const SIZES: [usize; 3] = [64, 424, 65536];
 const WRITERS: [usize; 2] = [1, 4];
@@ -40,6 +40,7 @@ impl Window {
 }
 
 fn case(
+    api: Api<'_>,
     opts: &Options,
     seq: &AtomicU32,
     size: usize,
@@ -52,7 +53,8 @@ fn case(
         std::process::id(),
         seq.fetch_add(1, Ordering::Relaxed)
     );
-    let server = sys::create_mailslot(Some(&name), 0, READ_TIMEOUT_MS)
+    let server = api
+        .create_mailslot(Some(&name), 0, READ_TIMEOUT_MS)
         .map_err(|e| format!("CreateMailslotW({name}): {}", crate::codes::win32(e)))?;
     let per_writer = messages.div_ceil(writers as u32);
     let total = per_writer as u64 * writers as u64;
@@ -65,70 +67,74 @@ fn case(
     let mut clients = Vec::new();
     for _ in 0..writers {
         clients.push(
-            sys::open(&name, 0x4000_0000, 3, false)
+            api.open(&name, 0x4000_0000, 3, false)
                 .map_err(|e| format!("CreateFileW: {}", crate::codes::win32(e)))?,
         );
     }
     let started = Instant::now();
-    let handles: Vec<_> = clients
-        .into_iter()
-        .map(|client| {
-            let window = window.clone();
-            std::thread::spawn(move || -> Result<(), String> {
-                let mut msg = vec![0xA5u8; size];
-                for _ in 0..per_writer {
-                    window.acquire();
-                    let now = epoch.elapsed().as_nanos() as u64;
-                    msg[..8].copy_from_slice(&now.to_le_bytes());
-                    sys::write(client.raw(), &msg)
-                        .map_err(|e| format!("WriteFile: {}", crate::codes::win32(e)))?;
-                }
-                Ok(())
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = clients
+            .iter()
+            .map(|client| {
+                let window = window.clone();
+                let raw = client.raw();
+                scope.spawn(move || -> Result<(), String> {
+                    let mut msg = vec![0xA5u8; size];
+                    for _ in 0..per_writer {
+                        window.acquire();
+                        let now = epoch.elapsed().as_nanos() as u64;
+                        msg[..8].copy_from_slice(&now.to_le_bytes());
+                        api.write(raw, &msg)
+                            .map_err(|e| format!("WriteFile: {}", crate::codes::win32(e)))?;
+                    }
+                    Ok(())
+                })
             })
-        })
-        .collect();
+            .collect();
 
-    let mut latencies = Vec::with_capacity(total as usize);
-    let mut failure = None;
-    for _ in 0..total {
-        match sys::read(server.raw(), size) {
-            Ok(m) if m.len() == size => {
-                let sent = u64::from_le_bytes(m[..8].try_into().unwrap_or([0; 8]));
-                latencies.push((epoch.elapsed().as_nanos() as u64).saturating_sub(sent));
+        let mut latencies = Vec::with_capacity(total as usize);
+        let mut failure = None;
+        for _ in 0..total {
+            match api.read(server.raw(), size) {
+                Ok(m) if m.len() == size => {
+                    let sent = u64::from_le_bytes(m[..8].try_into().unwrap_or([0; 8]));
+                    latencies.push((epoch.elapsed().as_nanos() as u64).saturating_sub(sent));
+                    window.release();
+                }
+                Ok(m) => {
+                    failure = Some(format!("read {} bytes, expected {size}", m.len()));
+                    break;
+                }
+                Err((e, _)) => {
+                    failure = Some(format!("ReadFile: {}", crate::codes::win32(e)));
+                    break;
+                }
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        if let Some(f) = failure {
+            // Unblock writers still waiting for room so their threads end.
+            for _ in 0..total {
                 window.release();
             }
-            Ok(m) => {
-                failure = Some(format!("read {} bytes, expected {size}", m.len()));
-                break;
-            }
-            Err((e, _)) => {
-                failure = Some(format!("ReadFile: {}", crate::codes::win32(e)));
-                break;
-            }
+            return Err(f);
         }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    if let Some(f) = failure {
-        // Unblock writers still waiting for room so their threads end.
-        for _ in 0..total {
-            window.release();
+        for h in handles {
+            h.join()
+                .map_err(|_| "a writer thread panicked".to_string())??;
         }
-        return Err(f);
-    }
-    for h in handles {
-        h.join()
-            .map_err(|_| "a writer thread panicked".to_string())??;
-    }
-    Ok(Case {
-        size,
-        writers,
-        messages: total,
-        seconds,
-        latency: stats::percentiles(&mut latencies),
+        Ok(Case {
+            size,
+            writers,
+            messages: total,
+            seconds,
+            latency: stats::percentiles(&mut latencies),
+        })
     })
 }
 
-pub fn run(opts: &Options) -> i32 {
+pub fn run(opts: &Options, sys: &dyn System) -> i32 {
+    let api = Api(sys);
     let seq = AtomicU32::new(0);
     let mut cases = Vec::new();
     for size in SIZES {
@@ -136,7 +142,7 @@ pub fn run(opts: &Options) -> i32 {
             let messages = opts
                 .bench_messages
                 .unwrap_or(if size >= 65536 { 2000 } else { 20_000 });
-            match case(opts, &seq, size, writers, messages) {
+            match case(api, opts, &seq, size, writers, messages) {
                 Ok(c) => cases.push(c),
                 Err(e) => {
                     eprintln!("benchmark {size} bytes x {writers} writers failed: {e}");

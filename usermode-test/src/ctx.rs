@@ -1,16 +1,51 @@
 //! What a row reports through: checks that fail it, observations that describe it, and the
-//! choice checks that are observations against Windows and assertions against rsmailslot.
+//! choice checks that are observations against Windows and assertions against rsmailslot;
+//! and the system it calls ([`Ctx`] is a [`Recorder`] with an [`Api`]).
 
 use std::fmt::{Debug, Display};
+use std::ops::{Deref, DerefMut};
 
 use crate::cli::Namespace;
 use crate::report::Verdict;
+use crate::system::Api;
+
+/// What a row runs with: the system it calls and what it records.
+pub struct Ctx<'a> {
+    pub api: Api<'a>,
+    rec: Recorder<'a>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(ns: &'a Namespace, api: Api<'a>, unique: String) -> Ctx<'a> {
+        Ctx {
+            api,
+            rec: Recorder::new(ns, unique),
+        }
+    }
+
+    pub fn into_recorder(self) -> Recorder<'a> {
+        self.rec
+    }
+}
+
+impl<'a> Deref for Ctx<'a> {
+    type Target = Recorder<'a>;
+    fn deref(&self) -> &Recorder<'a> {
+        &self.rec
+    }
+}
+
+impl DerefMut for Ctx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.rec
+    }
+}
 
 /// A row stopped early (a setup step failed, or it skipped); the reason is already recorded.
 #[derive(Debug)]
 pub struct Stop;
 
-pub struct Ctx<'a> {
+pub struct Recorder<'a> {
     pub ns: &'a Namespace,
     /// Observe rows check our documented choices (only against the rsmailslot driver).
     pub check_choices: bool,
@@ -22,11 +57,11 @@ pub struct Ctx<'a> {
     pub notes: Vec<String>,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> Recorder<'a> {
     /// `unique` makes every name the row creates its own (process id and row number), so rows
     /// never see each other's mailslots, nor those of an earlier run.
-    pub fn new(ns: &'a Namespace, unique: String) -> Ctx<'a> {
-        Ctx {
+    pub fn new(ns: &'a Namespace, unique: String) -> Recorder<'a> {
+        Recorder {
             ns,
             check_choices: ns.is_rsmailslot(),
             unique,
@@ -121,7 +156,7 @@ mod tests {
     #[test]
     fn names_are_unique_and_prefixed() {
         let ns = Namespace::parse("native").unwrap();
-        let mut c = Ctx::new(&ns, "42r3".into());
+        let mut c = Recorder::new(&ns, "42r3".into());
         let a = c.fresh();
         let b = c.fresh();
         assert_ne!(a, b);
@@ -132,7 +167,7 @@ mod tests {
     #[test]
     fn checks_fail_the_row_notes_do_not() {
         let ns = Namespace::parse("native").unwrap();
-        let mut c = Ctx::new(&ns, "1".into());
+        let mut c = Recorder::new(&ns, "1".into());
         c.note("saw this");
         c.eq("count", 1, 1);
         c.check("read", true, "x");
@@ -145,7 +180,7 @@ mod tests {
     #[test]
     fn choices_are_observed_natively_and_checked_on_rsmailslot() {
         let native = Namespace::parse("native").unwrap();
-        let mut c = Ctx::new(&native, "1".into());
+        let mut c = Recorder::new(&native, "1".into());
         c.choice(
             "oversize write",
             "ok".into(),
@@ -158,7 +193,7 @@ mod tests {
         );
 
         let ours = Namespace::parse("rsmailslot").unwrap();
-        let mut c = Ctx::new(&ours, "1".into());
+        let mut c = Recorder::new(&ours, "1".into());
         c.choice("x", "same".into(), "same".into());
         assert_eq!(c.verdict(), Verdict::Clean);
         c.choice("y", "ok".into(), "ERROR_INVALID_PARAMETER (87)".into());
@@ -168,13 +203,13 @@ mod tests {
     #[test]
     fn skips_and_setup_failures() {
         let ns = Namespace::parse("native").unwrap();
-        let mut c = Ctx::new(&ns, "1".into());
+        let mut c = Recorder::new(&ns, "1".into());
         let _ = c.skip("needs the device path");
         assert_eq!(
             c.verdict(),
             Verdict::Skipped("needs the device path".into())
         );
-        let mut c = Ctx::new(&ns, "1".into());
+        let mut c = Recorder::new(&ns, "1".into());
         assert!(c.need("CreateMailslotW", Err::<(), _>("ERROR_X")).is_err());
         assert_eq!(c.verdict(), Verdict::Failed);
         assert_eq!(c.notes[0], "CreateMailslotW failed: ERROR_X");

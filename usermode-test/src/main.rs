@@ -17,10 +17,11 @@ fn main() {
 
 #[cfg(windows)]
 fn run(opts: &Options) -> i32 {
+    let system = usermode_test::sys::Windows;
     if opts.bench {
-        usermode_test::bench::run(opts)
+        usermode_test::bench::run(opts, &system)
     } else {
-        usermode_test::run::run(opts)
+        usermode_test::run::run(opts, &system)
     }
 }
 

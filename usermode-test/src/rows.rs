@@ -14,7 +14,7 @@ use crate::bytes;
 use crate::codes;
 use crate::ctx::{Ctx, Stop};
 use crate::report::{Kind, Level, RowInfo};
-use crate::sys::{self, Handle, NtName, Overlapped, NO_MESSAGE, STATUS_PENDING};
+use crate::system::{self, Api, Handle, NtCreated, NtIo, NtName, NO_MESSAGE, STATUS_PENDING};
 
 pub type RowFn = fn(&mut Ctx<'_>) -> Result<(), Stop>;
 
@@ -67,11 +67,11 @@ fn w32<T>(r: &Result<T, u32>) -> String {
 }
 
 /// The Win32 outcome an NTSTATUS of our driver becomes.
-fn w32_of(status: NtStatus) -> String {
+fn w32_of(api: Api<'_>, status: NtStatus) -> String {
     if status.is_success() {
         "ok".into()
     } else {
-        codes::win32(sys::dos_error(status.0))
+        codes::win32(api.dos_error(status.0))
     }
 }
 
@@ -84,67 +84,76 @@ fn st_of(status: NtStatus) -> String {
 }
 
 /// A server for a fresh name: (relative name, handle).
-fn server(c: &mut Ctx<'_>, max: u32, timeout: u32) -> Result<(String, Handle), Stop> {
+fn server<'a>(c: &mut Ctx<'a>, max: u32, timeout: u32) -> Result<(String, Handle<'a>), Stop> {
     let rel = c.fresh();
     let h = server_at(c, &rel, max, timeout)?;
     Ok((rel, h))
 }
 
 /// A server for a given relative name.
-fn server_at(c: &mut Ctx<'_>, rel: &str, max: u32, timeout: u32) -> Result<Handle, Stop> {
+fn server_at<'a>(c: &mut Ctx<'a>, rel: &str, max: u32, timeout: u32) -> Result<Handle<'a>, Stop> {
+    let api = c.api;
     let path = c.win32(rel);
     c.need(
         &format!("CreateMailslotW({rel})"),
-        sys::create_mailslot(Some(&path), max, timeout).map_err(codes::win32),
+        api.create_mailslot(Some(&path), max, timeout)
+            .map_err(codes::win32),
     )
 }
 
 /// A client with write access, sharing read and write (what every Windows version accepts).
-fn client(c: &mut Ctx<'_>, rel: &str) -> Result<Handle, Stop> {
+fn client<'a>(c: &mut Ctx<'a>, rel: &str) -> Result<Handle<'a>, Stop> {
+    let api = c.api;
     let path = c.win32(rel);
     c.need(
         "CreateFileW (client)",
-        sys::open(&path, GENERIC_WRITE, SHARE_RW, false).map_err(codes::win32),
+        api.open(&path, GENERIC_WRITE, SHARE_RW, false)
+            .map_err(codes::win32),
     )
 }
 
 /// A client with read and write access (reading still fails: only the server reads).
-fn rw_client(c: &mut Ctx<'_>, rel: &str) -> Result<Handle, Stop> {
+fn rw_client<'a>(c: &mut Ctx<'a>, rel: &str) -> Result<Handle<'a>, Stop> {
+    let api = c.api;
     let path = c.win32(rel);
     c.need(
         "CreateFileW (read/write client)",
-        sys::open(&path, GENERIC_READ | GENERIC_WRITE, SHARE_RW, false).map_err(codes::win32),
+        api.open(&path, GENERIC_READ | GENERIC_WRITE, SHARE_RW, false)
+            .map_err(codes::win32),
     )
 }
 
 /// A read that must succeed: the message.
-fn take(c: &mut Ctx<'_>, what: &str, h: &Handle, len: usize) -> Result<Vec<u8>, Stop> {
+fn take(c: &mut Ctx<'_>, what: &str, h: &Handle<'_>, len: usize) -> Result<Vec<u8>, Stop> {
+    let api = c.api;
     c.need(
         what,
-        sys::read(h.raw(), len).map_err(|(e, _)| codes::win32(e)),
+        api.read(h.raw(), len).map_err(|(e, _)| codes::win32(e)),
     )
 }
 
 /// Checks a call left its status block as it was (it failed before the I/O began).
-fn expect_untouched(c: &mut Ctx<'_>, io: &sys::NtIo) {
+fn expect_untouched(c: &mut Ctx<'_>, io: &dyn NtIo) {
     let iosb = io.iosb();
     c.check("IOSB untouched", iosb.untouched(), iosb.describe());
 }
 
-fn put(c: &mut Ctx<'_>, h: &Handle, data: &[u8]) -> Result<(), Stop> {
-    let n = c.need("WriteFile", sys::write(h.raw(), data).map_err(codes::win32))?;
+fn put(c: &mut Ctx<'_>, h: &Handle<'_>, data: &[u8]) -> Result<(), Stop> {
+    let api = c.api;
+    let n = c.need("WriteFile", api.write(h.raw(), data).map_err(codes::win32))?;
     c.eq("bytes written", n as usize, data.len());
     Ok(())
 }
 
-fn info(c: &mut Ctx<'_>, h: &Handle) -> Result<sys::Info, Stop> {
-    c.need("GetMailslotInfo", sys::info(h.raw()).map_err(codes::win32))
+fn info(c: &mut Ctx<'_>, h: &Handle<'_>) -> Result<system::Info, Stop> {
+    let api = c.api;
+    c.need("GetMailslotInfo", api.info(h.raw()).map_err(codes::win32))
 }
 
 /// Checks (next size, count) as GetMailslotInfo reports them.
 fn expect_queue(
     c: &mut Ctx<'_>,
-    h: &Handle,
+    h: &Handle<'_>,
     when: &str,
     next: u32,
     count: u32,
@@ -163,8 +172,9 @@ fn read_err(r: &Result<Vec<u8>, (u32, u32)>) -> String {
 }
 
 /// The 24-byte FILE_MAILSLOT_QUERY_INFORMATION: (max, quota, next, count, timeout).
-fn query(c: &mut Ctx<'_>, h: &Handle) -> Result<(u32, u32, u32, u32, i64), Stop> {
-    let (status, iosb, b) = sys::nt_query_information(h.raw(), FILE_MAILSLOT_QUERY_INFORMATION, 24);
+fn query(c: &mut Ctx<'_>, h: &Handle<'_>) -> Result<(u32, u32, u32, u32, i64), Stop> {
+    let api = c.api;
+    let (status, iosb, b) = api.nt_query_information(h.raw(), FILE_MAILSLOT_QUERY_INFORMATION, 24);
     if status != 0 {
         c.fail(format!("NtQueryInformationFile(26): got {}", st(status)));
         return Err(Stop);
@@ -174,16 +184,17 @@ fn query(c: &mut Ctx<'_>, h: &Handle) -> Result<(u32, u32, u32, u32, i64), Stop>
     Ok((f(0), f(4), f(8), f(12), bytes::i64_at(&b, 16).unwrap_or(0)))
 }
 
-fn nt_server(
-    c: &mut Ctx<'_>,
+fn nt_server<'a>(
+    c: &mut Ctx<'a>,
     access: u32,
     quota: u32,
     max: u32,
     timeout: Option<i64>,
-) -> Result<(String, Handle), Stop> {
+) -> Result<(String, Handle<'a>), Stop> {
+    let api = c.api;
     let rel = c.fresh();
     let path = c.nt(&rel);
-    let r = sys::nt_create_mailslot(&NtName::path(&path), access, 0, quota, max, timeout);
+    let r = api.nt_create_mailslot(&NtName::path(&path), access, 0, quota, max, timeout);
     match r.handle {
         Some(h) => Ok((rel, h)),
         None => {
@@ -200,20 +211,23 @@ fn elapsed_ms(t: Instant) -> u128 {
 // ---- kernel32 rows -----------------------------------------------------------------------
 
 fn info_invalid_handle(c: &mut Ctx<'_>) -> Result<(), Stop> {
-    let r = sys::info(windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE);
+    let api = c.api;
+    let r = api.info(system::INVALID_HANDLE_VALUE);
     c.check("GetMailslotInfo(INVALID_HANDLE_VALUE)", r.is_err(), w32(&r));
     Ok(())
 }
 
 fn open_missing(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let rel = c.fresh();
-    let r = sys::open(&c.win32(&rel), GENERIC_WRITE, SHARE_RW, false);
+    let r = api.open(&c.win32(&rel), GENERIC_WRITE, SHARE_RW, false);
     c.eq("CreateFileW", w32(&r), codes::win32(ERROR_FILE_NOT_FOUND));
     Ok(())
 }
 
 fn create_not_mailslot(c: &mut Ctx<'_>) -> Result<(), Stop> {
-    let r = sys::create_mailslot(Some("blah"), 0, 0);
+    let api = c.api;
+    let r = api.create_mailslot(Some("blah"), 0, 0);
     c.eq(
         "CreateMailslotW(\"blah\")",
         w32(&r),
@@ -223,7 +237,8 @@ fn create_not_mailslot(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn create_null_name(c: &mut Ctx<'_>) -> Result<(), Stop> {
-    let r = sys::create_mailslot(None, 0, 0);
+    let api = c.api;
+    let r = api.create_mailslot(None, 0, 0);
     c.eq(
         "CreateMailslotW(NULL)",
         w32(&r),
@@ -233,19 +248,20 @@ fn create_null_name(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn create_values_verbatim(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0xFFFF_FFFF, MAILSLOT_WAIT_FOREVER)?;
     let i = info(c, &s)?;
     c.eq(
         "info",
         i,
-        sys::Info {
+        system::Info {
             max: 0xFFFF_FFFF,
             next: NO_MESSAGE,
             count: 0,
             timeout: MAILSLOT_WAIT_FOREVER,
         },
     );
-    let r = sys::info_null_outputs(s.raw());
+    let r = api.info_null_outputs(s.raw());
     c.check("GetMailslotInfo with NULL outputs", r.is_ok(), w32(&r));
     Ok(())
 }
@@ -256,7 +272,7 @@ fn create_zero_values(c: &mut Ctx<'_>) -> Result<(), Stop> {
     c.eq(
         "info",
         i,
-        sys::Info {
+        system::Info {
             max: 0,
             next: NO_MESSAGE,
             count: 0,
@@ -267,8 +283,9 @@ fn create_zero_values(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn create_duplicate(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, _s) = server(c, 0, 0)?;
-    let r = sys::create_mailslot(Some(&c.win32(&rel)), 0, 0);
+    let r = api.create_mailslot(Some(&c.win32(&rel)), 0, 0);
     c.eq(
         "second CreateMailslotW",
         w32(&r),
@@ -278,7 +295,8 @@ fn create_duplicate(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_invalid_handle(c: &mut Ctx<'_>) -> Result<(), Stop> {
-    let r = sys::read(windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE, 0);
+    let api = c.api;
+    let r = api.read(system::INVALID_HANDLE_VALUE, 0);
     c.eq("ReadFile", read_err(&r), codes::win32(ERROR_INVALID_HANDLE));
     if let Err((_, n)) = r {
         c.eq("bytes read", n, 0);
@@ -287,8 +305,9 @@ fn read_invalid_handle(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_empty_zero_length(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let r = sys::read(s.raw(), 0);
+    let r = api.read(s.raw(), 0);
     c.eq(
         "ReadFile(0 bytes)",
         read_err(&r),
@@ -301,8 +320,9 @@ fn read_empty_zero_length(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_empty(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let r = sys::read(s.raw(), 16);
+    let r = api.read(s.raw(), 16);
     c.eq(
         "ReadFile(16 bytes)",
         read_err(&r),
@@ -312,8 +332,9 @@ fn read_empty(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn write_server(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let r = sys::write(s.raw(), b"data");
+    let r = api.write(s.raw(), b"data");
     c.eq(
         "WriteFile(server)",
         w32(&r),
@@ -323,8 +344,9 @@ fn write_server(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn open_share_none(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, _s) = server(c, 0, 0)?;
-    let r = sys::open(&c.win32(&rel), GENERIC_WRITE, 0, false);
+    let r = api.open(&c.win32(&rel), GENERIC_WRITE, 0, false);
     c.check(
         "client with share 0",
         matches!(r, Ok(_) | Err(ERROR_SHARING_VIOLATION)),
@@ -334,8 +356,9 @@ fn open_share_none(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn open_read_write(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, _s) = server(c, 0, 0)?;
-    let r = sys::open(
+    let r = api.open(
         &c.win32(&rel),
         GENERIC_READ | GENERIC_WRITE,
         FILE_SHARE_READ,
@@ -350,15 +373,16 @@ fn open_read_write(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn server_unchanged_by_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let _cl = client(c, &rel)?;
-    let r = sys::read(s.raw(), 16);
+    let r = api.read(s.raw(), 16);
     c.eq(
         "server ReadFile",
         read_err(&r),
         codes::win32(ERROR_SEM_TIMEOUT),
     );
-    let w = sys::write(s.raw(), b"x");
+    let w = api.write(s.raw(), b"x");
     c.eq(
         "server WriteFile",
         w32(&w),
@@ -368,16 +392,17 @@ fn server_unchanged_by_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, _s) = server(c, 0, 0)?;
     let rw = rw_client(c, &rel)?;
-    let r = sys::read(rw.raw(), 16);
+    let r = api.read(rw.raw(), 16);
     c.check(
         "ReadFile(read/write client)",
         matches!(r, Err((ERROR_INVALID_PARAMETER | ERROR_ACCESS_DENIED, _))),
         read_err(&r),
     );
     let wo = client(c, &rel)?;
-    let r = sys::read(wo.raw(), 16);
+    let r = api.read(wo.raw(), 16);
     c.eq(
         "ReadFile(write-only client)",
         read_err(&r),
@@ -387,12 +412,13 @@ fn read_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn write_round_trip(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"Hi there")?;
     let got = take(c, "server ReadFile", &s, 16)?;
     c.eq("message", got.as_slice(), b"Hi there".as_slice());
-    let r = sys::read(s.raw(), 16);
+    let r = api.read(s.raw(), 16);
     c.eq(
         "next ReadFile",
         read_err(&r),
@@ -440,11 +466,12 @@ fn info_count(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn message_zero_length(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"")?;
     expect_queue(c, &s, "after a 0-byte write", 0, 1)?;
-    let r = sys::read(s.raw(), 16);
+    let r = api.read(s.raw(), 16);
     c.eq(
         "ReadFile of the 0-byte message",
         read_err(&r),
@@ -455,10 +482,11 @@ fn message_zero_length(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_too_small(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"bc")?;
-    let r = sys::read(s.raw(), 1);
+    let r = api.read(s.raw(), 1);
     c.eq(
         "ReadFile(1 byte)",
         read_err(&r),
@@ -471,9 +499,10 @@ fn read_too_small(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_timeout(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 1000)?;
     let t = Instant::now();
-    let r = sys::read(s.raw(), 16);
+    let r = api.read(s.raw(), 16);
     let ms = elapsed_ms(t);
     c.eq("ReadFile", read_err(&r), codes::win32(ERROR_SEM_TIMEOUT));
     c.check("waited at least 900 ms", ms >= 900, format!("{ms} ms"));
@@ -482,25 +511,26 @@ fn read_timeout(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn set_timeout(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
     c.need(
         "SetMailslotInfo(200)",
-        sys::set_timeout(s.raw(), 200).map_err(codes::win32),
+        api.set_timeout(s.raw(), 200).map_err(codes::win32),
     )?;
     let i = info(c, &s)?;
     c.eq("timeout read back", i.timeout, 200);
     let t = Instant::now();
-    let r = sys::read(s.raw(), 16);
+    let r = api.read(s.raw(), 16);
     let ms = elapsed_ms(t);
     c.eq("ReadFile", read_err(&r), codes::win32(ERROR_SEM_TIMEOUT));
     c.check("waited at least 180 ms", ms >= 180, format!("{ms} ms"));
     c.check("returned within 5 s", ms < 5000, format!("{ms} ms"));
     c.need(
         "SetMailslotInfo(0)",
-        sys::set_timeout(s.raw(), 0).map_err(codes::win32),
+        api.set_timeout(s.raw(), 0).map_err(codes::win32),
     )?;
     let t = Instant::now();
-    let r = sys::read(s.raw(), 16);
+    let r = api.read(s.raw(), 16);
     let ms = elapsed_ms(t);
     c.eq(
         "ReadFile after timeout 0",
@@ -516,10 +546,12 @@ fn set_timeout(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn set_forever(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
     c.need(
         "SetMailslotInfo(FOREVER)",
-        sys::set_timeout(s.raw(), MAILSLOT_WAIT_FOREVER).map_err(codes::win32),
+        api.set_timeout(s.raw(), MAILSLOT_WAIT_FOREVER)
+            .map_err(codes::win32),
     )?;
     let i = info(c, &s)?;
     c.eq("timeout read back", i.timeout, MAILSLOT_WAIT_FOREVER);
@@ -527,12 +559,13 @@ fn set_forever(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_overlapped_pending(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, MAILSLOT_WAIT_FOREVER)?;
     let cl = client(c, &rel)?;
-    let mut rd = Overlapped::read(s.raw(), 64);
+    let mut rd = api.read_overlapped(s.raw(), 64);
     c.eq(
         "ReadFile(OVERLAPPED)",
-        w32(&rd.started),
+        w32(&rd.started()),
         codes::win32(ERROR_IO_PENDING),
     );
     std::thread::sleep(Duration::from_millis(100));
@@ -547,11 +580,12 @@ fn read_overlapped_pending(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_cancel(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, MAILSLOT_WAIT_FOREVER)?;
-    let mut rd = Overlapped::read(s.raw(), 64);
+    let mut rd = api.read_overlapped(s.raw(), 64);
     c.eq(
         "ReadFile(OVERLAPPED)",
-        w32(&rd.started),
+        w32(&rd.started()),
         codes::win32(ERROR_IO_PENDING),
     );
     let r = rd.cancel();
@@ -571,11 +605,12 @@ fn read_cancel(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn read_pending_at_close(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, MAILSLOT_WAIT_FOREVER)?;
-    let mut rd = Overlapped::read(s.raw(), 64);
+    let mut rd = api.read_overlapped(s.raw(), 64);
     c.eq(
         "ReadFile(OVERLAPPED)",
-        w32(&rd.started),
+        w32(&rd.started()),
         codes::win32(ERROR_IO_PENDING),
     );
     drop(s);
@@ -586,20 +621,21 @@ fn read_pending_at_close(c: &mut Ctx<'_>) -> Result<(), Stop> {
     c.choice(
         "pending read when the server handle is closed",
         got,
-        format!("completed: {}", w32_of(NtStatus::CANCELLED)),
+        format!("completed: {}", w32_of(api, NtStatus::CANCELLED)),
     );
     Ok(())
 }
 
 fn write_oversize(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 16, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, &[7; 16])?;
-    let r = sys::write(cl.raw(), &[8; 17]);
+    let r = api.write(cl.raw(), &[8; 17]);
     c.choice(
         "17-byte write to a slot with MaximumMessageSize 16",
         w32(&r),
-        w32_of(NtStatus::INVALID_PARAMETER),
+        w32_of(api, NtStatus::INVALID_PARAMETER),
     );
     let i = info(c, &s)?;
     c.choice(
@@ -611,34 +647,36 @@ fn write_oversize(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn write_orphaned_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     drop(s);
-    let r = sys::write(cl.raw(), b"late");
+    let r = api.write(cl.raw(), b"late");
     c.choice(
         "client write after the server handle is closed",
         w32(&r),
-        w32_of(NtStatus::FILE_FORCED_CLOSED),
+        w32_of(api, NtStatus::FILE_FORCED_CLOSED),
     );
     Ok(())
 }
 
 fn name_released_with_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     drop(s);
-    let again = sys::create_mailslot(Some(&c.win32(&rel)), 0, 0);
+    let again = api.create_mailslot(Some(&c.win32(&rel)), 0, 0);
     c.choice(
         "CreateMailslotW of the name while a client is open",
         w32(&again),
         "ok".into(),
     );
     if let Ok(new) = &again {
-        let r = sys::write(cl.raw(), b"old client");
+        let r = api.write(cl.raw(), b"old client");
         c.choice(
             "the old client's write",
             w32(&r),
-            w32_of(NtStatus::FILE_FORCED_CLOSED),
+            w32_of(api, NtStatus::FILE_FORCED_CLOSED),
         );
         let i = info(c, new)?;
         c.choice("messages in the new slot", i.count.to_string(), "0".into());
@@ -658,16 +696,18 @@ fn name_recreate(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn name_case_insensitive(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let rel = format!("{}CaseName", c.fresh());
     let s = server_at(c, &rel, 0, 0)?;
     let upper = c.win32(&rel.to_uppercase());
     let cl = c.need(
         "CreateFileW with the name upper-cased",
-        sys::open(&upper, GENERIC_WRITE, SHARE_RW, false).map_err(codes::win32),
+        api.open(&upper, GENERIC_WRITE, SHARE_RW, false)
+            .map_err(codes::win32),
     )?;
     put(c, &cl, b"case")?;
     expect_queue(c, &s, "server", 4, 1)?;
-    let dup = sys::create_mailslot(Some(&c.win32(&rel.to_lowercase())), 0, 0);
+    let dup = api.create_mailslot(Some(&c.win32(&rel.to_lowercase())), 0, 0);
     c.eq(
         "CreateMailslotW with the name lower-cased",
         w32(&dup),
@@ -677,13 +717,14 @@ fn name_case_insensitive(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn name_pseudo_directories(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let base = c.fresh();
     let rel = format!("{base}\\abc\\def\\ghi");
     let s = server_at(c, &rel, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"deep")?;
     expect_queue(c, &s, "server", 4, 1)?;
-    let other = sys::open(
+    let other = api.open(
         &c.win32(&format!("{base}\\abc\\def\\gh")),
         GENERIC_WRITE,
         SHARE_RW,
@@ -698,6 +739,7 @@ fn name_pseudo_directories(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn lifetime_duplicate_server(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let dup = c.need("DuplicateHandle", s.duplicate().map_err(codes::win32))?;
     drop(s);
@@ -707,7 +749,7 @@ fn lifetime_duplicate_server(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let got = take(c, "ReadFile on the duplicate", &dup, 16)?;
     c.eq("message", got.as_slice(), b"still".as_slice());
     drop(dup);
-    let r = sys::open(&c.win32(&rel), GENERIC_WRITE, SHARE_RW, false);
+    let r = api.open(&c.win32(&rel), GENERIC_WRITE, SHARE_RW, false);
     c.eq(
         "CreateFileW after the last server handle closed",
         w32(&r),
@@ -722,6 +764,7 @@ fn pattern(i: usize, len: usize) -> Vec<u8> {
 }
 
 fn data_many(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let a = client(c, &rel)?;
     let b = client(c, &rel)?;
@@ -747,7 +790,7 @@ fn data_many(c: &mut Ctx<'_>) -> Result<(), Stop> {
             }
         }
     }
-    let r = sys::read(s.raw(), 601);
+    let r = api.read(s.raw(), 601);
     c.eq(
         "ReadFile after the last message",
         read_err(&r),
@@ -772,11 +815,12 @@ fn data_64k(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn info_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"xyz")?;
     let want = info(c, &s)?;
-    let r = sys::info(cl.raw());
+    let r = api.info(cl.raw());
     c.eq("GetMailslotInfo(client)", r.map_err(codes::win32), Ok(want));
     Ok(())
 }
@@ -784,45 +828,53 @@ fn info_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
 // ---- ntdll rows --------------------------------------------------------------------------
 
 fn nt_read_empty(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let io = sys::nt_read(s.raw(), 16, true);
-    c.eq("NtReadFile", st(io.status), st_of(NtStatus::IO_TIMEOUT));
-    expect_untouched(c, &io);
+    let io = api.nt_read(s.raw(), 16, true);
+    c.eq("NtReadFile", st(io.status()), st_of(NtStatus::IO_TIMEOUT));
+    expect_untouched(c, &*io);
     Ok(())
 }
 
 fn nt_write_server_no_access(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let io = sys::nt_write(s.raw(), b"data");
-    c.eq("NtWriteFile", st(io.status), st_of(NtStatus::ACCESS_DENIED));
-    expect_untouched(c, &io);
+    let io = api.nt_write(s.raw(), b"data");
+    c.eq(
+        "NtWriteFile",
+        st(io.status()),
+        st_of(NtStatus::ACCESS_DENIED),
+    );
+    expect_untouched(c, &*io);
     Ok(())
 }
 
 fn nt_read_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, _s) = server(c, 0, 0)?;
     let rw = rw_client(c, &rel)?;
-    let io = sys::nt_read(rw.raw(), 16, true);
+    let io = api.nt_read(rw.raw(), 16, true);
     c.eq(
         "NtReadFile(client)",
-        st(io.status),
+        st(io.status()),
         st_of(NtStatus::INVALID_PARAMETER),
     );
-    expect_untouched(c, &io);
+    expect_untouched(c, &*io);
     Ok(())
 }
 
 fn nt_read_too_small(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"bc")?;
-    let io = sys::nt_read(s.raw(), 1, true);
+    let io = api.nt_read(s.raw(), 1, true);
     c.eq(
         "NtReadFile(1 byte)",
-        st(io.status),
+        st(io.status()),
         st_of(NtStatus::BUFFER_TOO_SMALL),
     );
-    expect_untouched(c, &io);
+    expect_untouched(c, &*io);
     drop(io);
     expect_queue(c, &s, "after the short read", 2, 1)?;
     Ok(())
@@ -848,8 +900,9 @@ fn nt_query_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_query_short(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let (status, _, _) = sys::nt_query_information(s.raw(), FILE_MAILSLOT_QUERY_INFORMATION, 23);
+    let (status, _, _) = api.nt_query_information(s.raw(), FILE_MAILSLOT_QUERY_INFORMATION, 23);
     c.eq(
         "NtQueryInformationFile(26, 23 bytes)",
         st(status),
@@ -859,9 +912,10 @@ fn nt_query_short(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_create_null_timeout(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let rel = c.fresh();
     let path = c.nt(&rel);
-    let r = sys::nt_create_mailslot(
+    let r = api.nt_create_mailslot(
         &NtName::path(&path),
         GENERIC_READ | GENERIC_WRITE | SYNCHRONIZE,
         0,
@@ -885,22 +939,24 @@ fn nt_create_null_timeout(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_write_server_with_access(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = nt_server(c, GENERIC_READ | GENERIC_WRITE | SYNCHRONIZE, 0, 0, None)?;
-    let io = sys::nt_write(s.raw(), b"data");
+    let io = api.nt_write(s.raw(), b"data");
     c.eq(
         "NtWriteFile(server with write access)",
-        st(io.status),
+        st(io.status()),
         st_of(NtStatus::INVALID_PARAMETER),
     );
-    expect_untouched(c, &io);
+    expect_untouched(c, &*io);
     Ok(())
 }
 
 fn nt_read_pending(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = nt_server(c, GENERIC_READ | GENERIC_WRITE | SYNCHRONIZE, 0, 0, None)?;
-    let mut io = sys::nt_read(s.raw(), 16, false);
-    c.eq("NtReadFile", st(io.status), st(STATUS_PENDING));
-    if io.status != STATUS_PENDING {
+    let mut io = api.nt_read(s.raw(), 16, false);
+    c.eq("NtReadFile", st(io.status()), st(STATUS_PENDING));
+    if io.status() != STATUS_PENDING {
         return Ok(());
     }
     c.check(
@@ -910,19 +966,19 @@ fn nt_read_pending(c: &mut Ctx<'_>) -> Result<(), Stop> {
     );
     c.eq(
         "WaitForSingleObject(server, 0)",
-        sys::wait_result(s.raw(), 0),
+        api.wait_result(s.raw(), 0),
         WAIT_TIMEOUT,
     );
     let cl = client(c, &rel)?;
     put(c, &cl, b"data")?;
     c.eq(
         "WaitForSingleObject(server, 1000)",
-        sys::wait_result(s.raw(), 1000),
+        api.wait_result(s.raw(), 1000),
         0,
     );
     io.wait(0);
     c.eq("IOSB", io.iosb().describe(), format!("{{{}, 4}}", st(0)));
-    c.eq("data", io.data(), b"data".as_slice());
+    c.eq("data", io.data().as_slice(), b"data".as_slice());
     Ok(())
 }
 
@@ -937,11 +993,9 @@ fn nt_query_timeout_raw(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_set_pointer(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let timeout: i64 = -5_000_000;
-    let p = sys::address_of(&timeout);
-    let (status, iosb) =
-        sys::nt_set_information(s.raw(), FILE_MAILSLOT_SET_INFORMATION, &p.to_le_bytes());
+    let (status, iosb) = api.nt_set_mailslot_timeout(s.raw(), -5_000_000);
     c.eq("NtSetInformationFile(27, &-5000000)", st(status), st(0));
     c.eq("IOSB", iosb.describe(), format!("{{{}, 0}}", st(0)));
     let q = query(c, &s)?;
@@ -952,8 +1006,9 @@ fn nt_set_pointer(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_set_short(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let (status, _) = sys::nt_set_information(s.raw(), FILE_MAILSLOT_SET_INFORMATION, &[0; 4]);
+    let (status, _) = api.nt_set_information(s.raw(), FILE_MAILSLOT_SET_INFORMATION, &[0; 4]);
     c.eq(
         "NtSetInformationFile(27, 4 bytes)",
         st(status),
@@ -965,7 +1020,7 @@ fn nt_set_short(c: &mut Ctx<'_>) -> Result<(), Stop> {
 fn nt_create_duplicate(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (rel, _s) = server(c, 0, 0)?;
     let path = c.nt(&rel);
-    let r = plain_create(&NtName::path(&path));
+    let r = plain_create(c, &NtName::path(&path));
     c.eq(
         "NtCreateMailslotFile of an existing name",
         st(r.status),
@@ -975,13 +1030,14 @@ fn nt_create_duplicate(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_open_missing(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let rel = c.fresh();
     let path = c.nt(&rel);
-    let r = sys::nt_open(
+    let r = api.nt_open(
         &NtName::path(&path),
         GENERIC_WRITE | SYNCHRONIZE,
         SHARE_RW,
-        sys::FILE_OPEN,
+        system::FILE_OPEN,
         0,
     );
     c.eq(
@@ -994,12 +1050,13 @@ fn nt_open_missing(c: &mut Ctx<'_>) -> Result<(), Stop> {
 
 /// NtCreateMailslotFile with read access, options 0, no quota or size limit, timeout 0: the
 /// create the name rows vary only the name of.
-fn plain_create(n: &NtName<'_>) -> sys::NtCreated {
-    sys::nt_create_mailslot(n, GENERIC_READ | SYNCHRONIZE, 0, 0, 0, Some(0))
+fn plain_create<'a>(c: &Ctx<'a>, n: &NtName<'_>) -> NtCreated<'a> {
+    let api = c.api;
+    api.nt_create_mailslot(n, GENERIC_READ | SYNCHRONIZE, 0, 0, 0, Some(0))
 }
 
 fn create_with(c: &mut Ctx<'_>, what: &str, n: NtName<'_>, want: i32) {
-    let r = plain_create(&n);
+    let r = plain_create(c, &n);
     c.eq(what, st(r.status), st(want));
 }
 
@@ -1008,7 +1065,7 @@ const STATUS_INVALID_HANDLE: i32 = 0xC000_0008u32 as i32;
 fn nt_create_bad_attributes(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let rel = c.fresh();
     let path = c.nt(&rel);
-    let bad_root = 0x000D_EAD0 as windows_sys::Win32::Foundation::HANDLE;
+    let bad_root = system::BAD_HANDLE;
     create_with(
         c,
         "empty name, no root",
@@ -1083,11 +1140,11 @@ fn nt_create_name_limits(c: &mut Ctx<'_>) -> Result<(), Stop> {
         format!("{device}{base}{}", "a".repeat(units))
     };
     let ok = fill(65_532);
-    let r = plain_create(&NtName::path(&ok));
+    let r = plain_create(c, &NtName::path(&ok));
     c.eq("65,532-byte name", st(r.status), st(0));
     drop(r);
     let long = fill(65_534);
-    let r = plain_create(&NtName::path(&long));
+    let r = plain_create(c, &NtName::path(&long));
     c.eq(
         "65,534-byte name",
         st(r.status),
@@ -1097,11 +1154,12 @@ fn nt_create_name_limits(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_peek(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"hello")?;
     put(c, &cl, b"xy")?;
-    let mut io = sys::nt_fsctl(s.raw(), FSCTL_MAILSLOT_PEEK, &[0; 12], 64);
+    let mut io = api.nt_fsctl(s.raw(), FSCTL_MAILSLOT_PEEK, &[0; 12], 64);
     if !io.wait(2000) {
         c.fail("FSCTL_MAILSLOT_PEEK did not complete within 2 s");
         return Ok(());
@@ -1123,13 +1181,13 @@ fn nt_peek(c: &mut Ctx<'_>) -> Result<(), Stop> {
     };
     c.choice(
         "input buffer afterwards",
-        header(&io.aux),
+        header(&io.aux()),
         "{0, 0, 0}".into(),
     );
-    c.choice("output header", header(&io.buf), "{7, 2, 5}".into());
+    c.choice("output header", header(&io.buf()), "{7, 2, 5}".into());
     c.choice(
         "output bytes 12..17",
-        format!("{:?}", String::from_utf8_lossy(&io.buf[12..17])),
+        format!("{:?}", String::from_utf8_lossy(&io.buf()[12..17])),
         "\"hello\"".into(),
     );
     drop(io);
@@ -1143,13 +1201,14 @@ fn nt_peek(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_directory_list(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, _s) = server(c, 0, 0)?;
     let root_path = c.ns.nt.clone();
-    let r = sys::nt_open(
+    let r = api.nt_open(
         &NtName::path(&root_path),
         FILE_LIST_DIRECTORY | SYNCHRONIZE,
         SHARE_RW | FILE_SHARE_DELETE,
-        sys::FILE_OPEN,
+        system::FILE_OPEN,
         FILE_SYNCHRONOUS_IO_NONALERT,
     );
     let Some(root) = r.handle else {
@@ -1159,7 +1218,7 @@ fn nt_directory_list(c: &mut Ctx<'_>) -> Result<(), Stop> {
     // One entry at a time, as WinObjEx64 lists mailslots, until the scan ends.
     let mut seen = Vec::new();
     for i in 0..100_000 {
-        let mut io = sys::nt_query_directory(
+        let mut io = api.nt_query_directory(
             root.raw(),
             FILE_DIRECTORY_INFORMATION,
             4096,
@@ -1175,7 +1234,7 @@ fn nt_directory_list(c: &mut Ctx<'_>) -> Result<(), Stop> {
             }
             break;
         }
-        seen.extend(bytes::directory_names(&io.buf, io.iosb().information));
+        seen.extend(bytes::directory_names(&io.buf(), io.iosb().information));
     }
     c.check(
         "the new mailslot is listed",
@@ -1186,8 +1245,9 @@ fn nt_directory_list(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_volume_device(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let (status, _, b) = sys::nt_query_volume(s.raw(), FILE_FS_DEVICE_INFORMATION, 8);
+    let (status, _, b) = api.nt_query_volume(s.raw(), FILE_FS_DEVICE_INFORMATION, 8);
     c.eq(
         "NtQueryVolumeInformationFile(FileFsDeviceInformation)",
         st(status),
@@ -1202,11 +1262,12 @@ fn nt_volume_device(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_standard_information(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
     put(c, &cl, b"abc")?;
     put(c, &cl, b"defg")?;
-    let (status, iosb, b) = sys::nt_query_information(s.raw(), FILE_STANDARD_INFORMATION, 24);
+    let (status, iosb, b) = api.nt_query_information(s.raw(), FILE_STANDARD_INFORMATION, 24);
     c.choice(
         "NtQueryInformationFile(FileStandardInformation)",
         st(status),
@@ -1233,13 +1294,14 @@ fn nt_standard_information(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_write_iosb(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
     let cl = client(c, &rel)?;
-    let mut io = sys::nt_write(cl.raw(), b"bc");
+    let mut io = api.nt_write(cl.raw(), b"bc");
     io.wait(2000);
     c.eq("NtWriteFile(2 bytes)", st(io.final_status()), st(0));
     c.eq("IOSB", io.iosb().describe(), format!("{{{}, 2}}", st(0)));
-    let mut io = sys::nt_write(cl.raw(), b"");
+    let mut io = api.nt_write(cl.raw(), b"");
     io.wait(2000);
     c.eq("NtWriteFile(0 bytes)", st(io.final_status()), st(0));
     c.eq("IOSB", io.iosb().describe(), format!("{{{}, 0}}", st(0)));
@@ -1249,13 +1311,14 @@ fn nt_write_iosb(c: &mut Ctx<'_>) -> Result<(), Stop> {
 }
 
 fn nt_quota(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
     let (rel, s) = nt_server(c, GENERIC_READ | SYNCHRONIZE, 64, 0, Some(0))?;
     let q = query(c, &s)?;
     c.choice("quota read back", q.1.to_string(), "64".into());
     let cl = client(c, &rel)?;
     let mut results = Vec::new();
     for _ in 0..3 {
-        let mut io = sys::nt_write(cl.raw(), &[1; 40]);
+        let mut io = api.nt_write(cl.raw(), &[1; 40]);
         io.wait(2000);
         results.push(st(io.final_status()));
     }

@@ -9,15 +9,15 @@ use crate::ctx::Ctx;
 use crate::known::{self, Divergence};
 use crate::report::{self, Kind, RowResult, RunInfo, Summary, Verdict};
 use crate::rows::{Row, ROWS};
-use crate::sys;
+use crate::system::{Api, System};
 
 /// A row that has not finished after this long stops the run (a hung read must not hang CI).
 const ROW_LIMIT: Duration = Duration::from_secs(60);
 
-fn divergences(opts: &Options, wine: &Option<String>) -> &'static [Divergence] {
+fn divergences(opts: &Options, wine: bool) -> &'static [Divergence] {
     match opts.known {
         Known::Wine => known::WINE,
-        Known::Auto if wine.is_some() && opts.namespace.label == "native" => known::WINE,
+        Known::Auto if wine && opts.namespace.label == "native" => known::WINE,
         _ => &[],
     }
 }
@@ -41,6 +41,9 @@ fn list(rows: &[&Row]) {
     println!("{} rows", rows.len());
 }
 
+/// What the watchdog is told when the run is over.
+const DONE: &str = "(done)";
+
 /// Stops the process when a row runs past ROW_LIMIT, naming the row.
 fn watchdog(current: Arc<Mutex<(&'static str, Instant)>>) {
     std::thread::spawn(move || loop {
@@ -49,6 +52,9 @@ fn watchdog(current: Arc<Mutex<(&'static str, Instant)>>) {
             Ok(g) => *g,
             Err(_) => return,
         };
+        if id == DONE {
+            return;
+        }
         if since.elapsed() > ROW_LIMIT {
             println!(
                 "FAIL     {id:<40} did not finish within {} s; run stopped",
@@ -62,17 +68,39 @@ fn watchdog(current: Arc<Mutex<(&'static str, Instant)>>) {
     });
 }
 
-pub fn run(opts: &Options) -> i32 {
+/// Runs the selected rows against `sys`, printing each row as it finishes; the exit code
+/// (1 when a row failed).
+pub fn run(opts: &Options, sys: &dyn System) -> i32 {
+    match execute(opts, sys) {
+        Ok((info, results)) => {
+            let summary = Summary::of(&results);
+            if let Some(path) = &opts.json {
+                if let Err(e) = std::fs::write(path, report::json(&info, &results)) {
+                    eprintln!("usermode-test: writing {path}: {e}");
+                    return 2;
+                }
+            }
+            println!("{}", summary.closing_line());
+            i32::from(summary.failed != 0)
+        }
+        Err(code) => code,
+    }
+}
+
+/// Runs the selected rows (or lists them), printing each as it finishes; the run's
+/// description and every row's result, or an exit code when nothing ran.
+pub fn execute(opts: &Options, sys: &dyn System) -> Result<(RunInfo, Vec<RowResult>), i32> {
     let selected: Vec<&Row> = ROWS
         .iter()
         .filter(|r| opts.selects(r.info.id, r.info.title))
         .collect();
     if opts.list {
         list(&selected);
-        return 0;
+        return Err(0);
     }
-    let wine = sys::wine_version();
-    let known = divergences(opts, &wine);
+    let api = Api(sys);
+    let host = api.host();
+    let known = divergences(opts, host.wine);
     if let Some(d) = known
         .iter()
         .find(|d| !ROWS.iter().any(|r| r.info.id == d.row))
@@ -81,16 +109,14 @@ pub fn run(opts: &Options) -> i32 {
             "usermode-test: the known-divergence list names {:?}, which is no row",
             d.row
         );
-        return 2;
+        return Err(2);
     }
     let info = RunInfo {
         namespace: opts.namespace.label.clone(),
         win32_prefix: opts.namespace.win32.clone(),
         nt_prefix: opts.namespace.nt.clone(),
-        host: wine
-            .as_ref()
-            .map_or_else(|| "Windows".to_string(), |v| format!("Wine {v}")),
-        windows_version: sys::windows_version(),
+        host: host.host.clone(),
+        windows_version: host.windows_version.clone(),
         harness_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     println!(
@@ -117,17 +143,18 @@ pub fn run(opts: &Options) -> i32 {
             *g = (row.info.id, Instant::now());
         }
         let started = Instant::now();
-        let mut ctx = Ctx::new(&opts.namespace, format!("{pid}r{i}"));
+        let mut ctx = Ctx::new(&opts.namespace, api, format!("{pid}r{i}"));
         let _ = (row.run)(&mut ctx);
-        let verdict = ctx.verdict();
+        let rec = ctx.into_recorder();
+        let verdict = rec.verdict();
         let divergence = known::find(known, row.info.id);
         let status = report::resolve(
             row.info.kind,
-            ctx.check_choices,
+            rec.check_choices,
             &verdict,
             divergence.is_some(),
         );
-        let mut notes = ctx.notes;
+        let mut notes = rec.notes;
         if let Verdict::Skipped(why) = &verdict {
             notes.push(format!("skipped: {why}"));
         }
@@ -141,13 +168,8 @@ pub fn run(opts: &Options) -> i32 {
         print!("{}", report::row_lines(&result));
         results.push(result);
     }
-    let summary = Summary::of(&results);
-    if let Some(path) = &opts.json {
-        if let Err(e) = std::fs::write(path, report::json(&info, &results)) {
-            eprintln!("usermode-test: writing {path}: {e}");
-            return 2;
-        }
+    if let Ok(mut g) = current.lock() {
+        *g = (DONE, Instant::now());
     }
-    println!("{}", summary.closing_line());
-    i32::from(summary.failed != 0)
+    Ok((info, results))
 }

@@ -1,4 +1,4 @@
-//! The Windows calls the table makes, wrapped so a row reads like the sequence it checks.
+//! [`Windows`]: the table's [`System`] on Windows, making the real kernel32 and ntdll calls.
 //!
 //! Every I/O that can pend keeps its status block, buffer and event on the heap, owned by a
 //! value that, when dropped unfinished, cancels the I/O and waits for it; if the I/O still
@@ -37,7 +37,10 @@ use windows_sys::Win32::System::IO::{
     CancelIoEx, GetOverlappedResult, IO_STATUS_BLOCK, OVERLAPPED,
 };
 
-pub const STATUS_PENDING: i32 = 0x103;
+use crate::system::{
+    self, HostInfo, Info, Iosb, NtName, OverlappedRead, RawHandle, System, BLOCKED, BLOCKED_STATUS,
+    IOSB_INFO_MARK, IOSB_STATUS_MARK, STATUS_PENDING,
+};
 
 #[link(name = "ntdll")]
 extern "system" {
@@ -55,86 +58,67 @@ extern "system" {
 }
 
 /// A NUL-terminated UTF-16 copy of `s`.
-pub fn wide(s: &str) -> Vec<u16> {
+fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain(Some(0)).collect()
 }
 
-/// An owned kernel handle, closed when dropped.
-#[derive(Debug)]
-pub struct Handle(HANDLE);
+/// A handle value as a Windows HANDLE.
+fn h(raw: RawHandle) -> HANDLE {
+    raw as usize as HANDLE
+}
+
+fn last_error() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { GetLastError() }
+}
+
+/// The Win32 error kernel32 would report for a status.
+fn dos_error(status: i32) -> u32 {
+    // SAFETY: a pure translation with no pointers.
+    unsafe { RtlNtStatusToDosError(status) }
+}
+
+/// A manual-reset event, closed when dropped.
+struct Event(HANDLE);
 
 // SAFETY: a kernel handle is valid in every thread of the process; the value only closes it
 // once, on drop.
-unsafe impl Send for Handle {}
+unsafe impl Send for Event {}
 
-impl Handle {
-    pub fn raw(&self) -> HANDLE {
+impl Event {
+    fn raw(&self) -> HANDLE {
         self.0
-    }
-
-    /// Another handle to the same object (DuplicateHandle, same access).
-    pub fn duplicate(&self) -> Result<Handle, u32> {
-        let mut out = null_mut();
-        // SAFETY: both process handles are the current-process pseudo handle, self.0 is a
-        // handle this value owns, and `out` is a valid place for the result.
-        let ok = unsafe {
-            DuplicateHandle(
-                GetCurrentProcess(),
-                self.0,
-                GetCurrentProcess(),
-                &mut out,
-                0,
-                0,
-                DUPLICATE_SAME_ACCESS,
-            )
-        };
-        if ok != 0 {
-            Ok(Handle(out))
-        } else {
-            Err(last_error())
-        }
     }
 }
 
-impl Drop for Handle {
+impl Drop for Event {
     fn drop(&mut self) {
-        if !self.0.is_null() && self.0 != INVALID_HANDLE_VALUE {
+        if !self.0.is_null() {
             // SAFETY: the handle is owned by this value and closed exactly once, here.
             unsafe { CloseHandle(self.0) };
         }
     }
 }
 
-pub fn last_error() -> u32 {
-    // SAFETY: no preconditions.
-    unsafe { GetLastError() }
-}
-
-/// The Win32 error kernel32 would report for a status.
-pub fn dos_error(status: i32) -> u32 {
-    // SAFETY: a pure translation with no pointers.
-    unsafe { RtlNtStatusToDosError(status) }
-}
-
-fn event() -> Handle {
+fn event() -> Event {
     // SAFETY: a manual-reset, unnamed, non-signalled event; all pointers may be null.
-    let h = unsafe { CreateEventW(null(), 1, 0, null()) };
-    if h.is_null() {
+    let e = unsafe { CreateEventW(null(), 1, 0, null()) };
+    if e.is_null() {
         // Nothing in the table can run without events; stopping is the only honest outcome.
         eprintln!("CreateEventW failed: {}", last_error());
         std::process::exit(3);
     }
-    Handle(h)
+    Event(e)
 }
 
 /// Waits for a handle's signal; true when it came within `ms`.
-pub fn wait(h: HANDLE, ms: u32) -> bool {
+fn wait(h: HANDLE, ms: u32) -> bool {
     // SAFETY: waiting has no memory effects; a bad handle just fails.
     unsafe { WaitForSingleObject(h, ms) == WAIT_OBJECT_0 }
 }
 
 /// The WaitForSingleObject result itself (WAIT_OBJECT_0 = 0, WAIT_TIMEOUT = 258).
-pub fn wait_result(h: HANDLE, ms: u32) -> u32 {
+fn wait_result(h: HANDLE, ms: u32) -> u32 {
     // SAFETY: as in `wait`.
     unsafe { WaitForSingleObject(h, ms) }
 }
@@ -142,7 +126,7 @@ pub fn wait_result(h: HANDLE, ms: u32) -> u32 {
 // ---- kernel32 ------------------------------------------------------------------------------
 
 /// CreateMailslotW; `None` passes a NULL name.
-pub fn create_mailslot(name: Option<&str>, max: u32, timeout_ms: u32) -> Result<Handle, u32> {
+fn create_mailslot(name: Option<&str>, max: u32, timeout_ms: u32) -> Result<RawHandle, u32> {
     let w = name.map(wide);
     let p = w.as_ref().map_or(null(), |w| w.as_ptr());
     // SAFETY: `p` is null or a NUL-terminated string that outlives the call.
@@ -150,13 +134,13 @@ pub fn create_mailslot(name: Option<&str>, max: u32, timeout_ms: u32) -> Result<
     if h == INVALID_HANDLE_VALUE {
         Err(last_error())
     } else {
-        Ok(Handle(h))
+        Ok(h as usize as RawHandle)
     }
 }
 
 /// CreateFileW(OPEN_EXISTING), as a mailslot client opens; `overlapped` adds
 /// FILE_FLAG_OVERLAPPED.
-pub fn open(path: &str, access: u32, share: u32, overlapped: bool) -> Result<Handle, u32> {
+fn open(path: &str, access: u32, share: u32, overlapped: bool) -> Result<RawHandle, u32> {
     let w = wide(path);
     let flags = FILE_ATTRIBUTE_NORMAL | if overlapped { FILE_FLAG_OVERLAPPED } else { 0 };
     // SAFETY: `w` is NUL-terminated and outlives the call; other pointers are null.
@@ -174,12 +158,12 @@ pub fn open(path: &str, access: u32, share: u32, overlapped: bool) -> Result<Han
     if h == INVALID_HANDLE_VALUE {
         Err(last_error())
     } else {
-        Ok(Handle(h))
+        Ok(h as usize as RawHandle)
     }
 }
 
 /// A synchronous ReadFile. Errors carry the byte count ReadFile reported with them.
-pub fn read(h: HANDLE, len: usize) -> Result<Vec<u8>, (u32, u32)> {
+fn read(h: HANDLE, len: usize) -> Result<Vec<u8>, (u32, u32)> {
     let mut buf = vec![0u8; len];
     let mut got = 0xFFFF_FFFFu32;
     // SAFETY: `buf` has `len` writable bytes and `got` is a valid u32; no OVERLAPPED, so the
@@ -194,7 +178,7 @@ pub fn read(h: HANDLE, len: usize) -> Result<Vec<u8>, (u32, u32)> {
 }
 
 /// A synchronous WriteFile; the bytes written.
-pub fn write(h: HANDLE, data: &[u8]) -> Result<u32, u32> {
+fn write(h: HANDLE, data: &[u8]) -> Result<u32, u32> {
     let mut put = 0u32;
     // SAFETY: `data` is readable for its length and `put` is a valid u32; no OVERLAPPED.
     let ok = unsafe { WriteFile(h, data.as_ptr(), data.len() as u32, &mut put, null_mut()) };
@@ -205,18 +189,7 @@ pub fn write(h: HANDLE, data: &[u8]) -> Result<u32, u32> {
     }
 }
 
-/// GetMailslotInfo's four outputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Info {
-    pub max: u32,
-    pub next: u32,
-    pub count: u32,
-    pub timeout: u32,
-}
-
-pub const NO_MESSAGE: u32 = 0xFFFF_FFFF;
-
-pub fn info(h: HANDLE) -> Result<Info, u32> {
+fn info(h: HANDLE) -> Result<Info, u32> {
     let mut i = Info {
         max: 0xAAAA_AAAA,
         next: 0xAAAA_AAAA,
@@ -233,7 +206,7 @@ pub fn info(h: HANDLE) -> Result<Info, u32> {
 }
 
 /// GetMailslotInfo with every output NULL.
-pub fn info_null_outputs(h: HANDLE) -> Result<(), u32> {
+fn info_null_outputs(h: HANDLE) -> Result<(), u32> {
     // SAFETY: the API accepts NULL for every output.
     let ok = unsafe { GetMailslotInfo(h, null_mut(), null_mut(), null_mut(), null_mut()) };
     if ok != 0 {
@@ -243,7 +216,7 @@ pub fn info_null_outputs(h: HANDLE) -> Result<(), u32> {
     }
 }
 
-pub fn set_timeout(h: HANDLE, ms: u32) -> Result<(), u32> {
+fn set_timeout(h: HANDLE, ms: u32) -> Result<(), u32> {
     // SAFETY: no pointers.
     if unsafe { SetMailslotInfo(h, ms) } != 0 {
         Ok(())
@@ -251,9 +224,6 @@ pub fn set_timeout(h: HANDLE, ms: u32) -> Result<(), u32> {
         Err(last_error())
     }
 }
-
-/// A pseudo error code: the call blocked instead of returning (no pending I/O was reported).
-pub const BLOCKED: u32 = 0xFFFF_FFFF;
 
 /// How long a call that should return at once (it completes or pends) may block.
 const START_LIMIT: Duration = Duration::from_secs(2);
@@ -302,17 +272,17 @@ pub struct Overlapped {
     file: HANDLE,
     ov: Box<OVERLAPPED>,
     buf: Vec<u8>,
-    event: Handle,
+    event: Event,
     /// ReadFile's own result: Ok(bytes) when it completed at once, Err(ERROR_IO_PENDING) when
     /// it pends, Err(BLOCKED) when it did neither within two seconds.
-    pub started: Result<u32, u32>,
+    started: Result<u32, u32>,
     /// The helper thread still inside a blocked ReadFile.
     blocked: Option<JoinHandle<(i32, u32, u32)>>,
     finished: bool,
 }
 
 impl Overlapped {
-    pub fn read(h: HANDLE, len: usize) -> Overlapped {
+    fn read(h: HANDLE, len: usize) -> Overlapped {
         let event = event();
         let mut ov: Box<OVERLAPPED> = Box::default();
         ov.hEvent = event.raw();
@@ -361,8 +331,21 @@ impl Overlapped {
         }
     }
 
-    /// Waits up to `ms` for the read; the final result (bytes or error) once it is over.
-    pub fn wait(&mut self, ms: u32) -> Option<Result<Vec<u8>, u32>> {
+    fn bytes(&self, n: u32) -> Vec<u8> {
+        self.buf[..(n as usize).min(self.buf.len())].to_vec()
+    }
+}
+
+// SAFETY: the raw handles and pointers inside are kernel handles and heap blocks owned by the
+// value, valid from any thread of the process.
+unsafe impl Send for Overlapped {}
+
+impl OverlappedRead for Overlapped {
+    fn started(&self) -> Result<u32, u32> {
+        self.started
+    }
+
+    fn wait(&mut self, ms: u32) -> Option<Result<Vec<u8>, u32>> {
         if self.blocked.is_some() {
             // A blocked ReadFile that returns is a synchronous completion (or a late pend).
             match join_within(&mut self.blocked, ms).map(Self::outcome) {
@@ -392,20 +375,14 @@ impl Overlapped {
         Some(result.map(|n| self.bytes(n)))
     }
 
-    fn bytes(&self, n: u32) -> Vec<u8> {
-        self.buf[..(n as usize).min(self.buf.len())].to_vec()
-    }
-
-    /// True while the read has not completed.
-    pub fn is_pending(&self) -> bool {
+    fn is_pending(&self) -> bool {
         if let Some(t) = &self.blocked {
             return !t.is_finished();
         }
         !self.finished && !wait(self.event.raw(), 0)
     }
 
-    /// CancelIoEx for this read; the API's own result.
-    pub fn cancel(&self) -> Result<(), u32> {
+    fn cancel(&self) -> Result<(), u32> {
         // SAFETY: the OVERLAPPED identifies this read; a finished one makes the call fail.
         if unsafe { CancelIoEx(self.file, &*self.ov) } != 0 {
             Ok(())
@@ -428,16 +405,12 @@ impl Drop for Overlapped {
             eprintln!("warning: a read did not finish after CancelIoEx; its memory is leaked");
             mem::forget(mem::take(&mut self.buf));
             mem::forget(mem::take(&mut self.ov));
-            mem::forget(mem::replace(&mut self.event, Handle(null_mut())));
+            mem::forget(mem::replace(&mut self.event, Event(null_mut())));
         }
     }
 }
 
 // ---- ntdll ---------------------------------------------------------------------------------
-
-/// A status block value no call writes: what "IOSB untouched" compares with.
-const IOSB_STATUS_MARK: i32 = 0x1BAD_F00Du32 as i32;
-const IOSB_INFO_MARK: usize = 0xDEAD_BEEF;
 
 fn marked_iosb() -> IO_STATUS_BLOCK {
     let mut iosb = IO_STATUS_BLOCK::default();
@@ -446,36 +419,11 @@ fn marked_iosb() -> IO_STATUS_BLOCK {
     iosb
 }
 
-/// An IO_STATUS_BLOCK as read back after a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Iosb {
-    pub status: i32,
-    pub information: usize,
-}
-
-impl Iosb {
-    fn of(iosb: &IO_STATUS_BLOCK) -> Iosb {
+fn iosb_of(iosb: &IO_STATUS_BLOCK) -> Iosb {
+    Iosb {
         // SAFETY: both union members are plain integers; Status is what the kernel writes.
-        Iosb {
-            status: unsafe { iosb.Anonymous.Status },
-            information: iosb.Information,
-        }
-    }
-
-    pub fn untouched(&self) -> bool {
-        self.status == IOSB_STATUS_MARK && self.information == IOSB_INFO_MARK
-    }
-
-    pub fn describe(&self) -> String {
-        if self.untouched() {
-            "untouched".into()
-        } else {
-            format!(
-                "{{{}, {}}}",
-                crate::codes::status(self.status),
-                self.information
-            )
-        }
+        status: unsafe { iosb.Anonymous.Status },
+        information: iosb.Information,
     }
 }
 
@@ -486,30 +434,6 @@ fn unicode(units: &[u16], length: Option<u16>) -> UNICODE_STRING {
         Length: length.unwrap_or(bytes),
         MaximumLength: bytes,
         Buffer: units.as_ptr() as *mut u16,
-    }
-}
-
-/// How an NT create names its object; the defaults are a well-formed absolute name.
-pub struct NtName<'a> {
-    pub name: Option<&'a str>,
-    /// Overrides UNICODE_STRING.Length (bytes), for odd and oversize lengths.
-    pub length: Option<u16>,
-    pub root: HANDLE,
-    /// Overrides OBJECT_ATTRIBUTES.Length.
-    pub attributes_length: Option<u32>,
-    /// Passes NULL for the OBJECT_ATTRIBUTES.
-    pub null_attributes: bool,
-}
-
-impl<'a> NtName<'a> {
-    pub fn path(name: &'a str) -> NtName<'a> {
-        NtName {
-            name: Some(name),
-            length: None,
-            root: null_mut(),
-            attributes_length: None,
-            null_attributes: false,
-        }
     }
 }
 
@@ -525,7 +449,7 @@ fn with_attributes<R>(n: &NtName<'_>, f: impl FnOnce(*const OBJECT_ATTRIBUTES) -
         Length: n
             .attributes_length
             .unwrap_or(size_of::<OBJECT_ATTRIBUTES>() as u32),
-        RootDirectory: n.root,
+        RootDirectory: h(n.root),
         ObjectName: if n.name.is_some() { &us } else { null() },
         Attributes: OBJ_CASE_INSENSITIVE,
         SecurityDescriptor: null(),
@@ -534,22 +458,15 @@ fn with_attributes<R>(n: &NtName<'_>, f: impl FnOnce(*const OBJECT_ATTRIBUTES) -
     f(if n.null_attributes { null() } else { &oa })
 }
 
-/// NtCreateMailslotFile's result: status, handle on success, status block.
-pub struct NtCreated {
-    pub status: i32,
-    pub handle: Option<Handle>,
-    pub iosb: Iosb,
-}
-
 /// NtCreateMailslotFile; `timeout` None passes a NULL ReadTimeout.
-pub fn nt_create_mailslot(
+fn nt_create_mailslot(
     n: &NtName<'_>,
     access: u32,
     options: u32,
     quota: u32,
     max: u32,
     timeout: Option<i64>,
-) -> NtCreated {
+) -> (i32, Option<RawHandle>, Iosb) {
     let mut h: HANDLE = null_mut();
     let mut iosb = marked_iosb();
     let t = timeout.unwrap_or(0);
@@ -570,24 +487,21 @@ pub fn nt_create_mailslot(
             )
         }
     });
-    NtCreated {
+    (
         status,
-        handle: (status >= 0).then_some(Handle(h)),
-        iosb: Iosb::of(&iosb),
-    }
+        (status >= 0).then_some(h as usize as RawHandle),
+        iosb_of(&iosb),
+    )
 }
 
-pub const FILE_OPEN: u32 = 1;
-pub const FILE_OPEN_IF: u32 = 3;
-
 /// NtCreateFile with the given disposition and options.
-pub fn nt_open(
+fn nt_open(
     n: &NtName<'_>,
     access: u32,
     share: u32,
     disposition: u32,
     options: u32,
-) -> NtCreated {
+) -> (i32, Option<RawHandle>, Iosb) {
     let mut h: HANDLE = null_mut();
     let mut iosb = marked_iosb();
     let status = with_attributes(n, |oa| {
@@ -608,45 +522,42 @@ pub fn nt_open(
             )
         }
     });
-    NtCreated {
+    (
         status,
-        handle: (status >= 0).then_some(Handle(h)),
-        iosb: Iosb::of(&iosb),
-    }
+        (status >= 0).then_some(h as usize as RawHandle),
+        iosb_of(&iosb),
+    )
 }
 
 /// An NT I/O call that may pend, with its status block, buffers and event on the heap.
-pub struct NtIo {
+pub struct WinIo {
     /// The call's return value; BLOCKED_STATUS when it did not return within two seconds.
-    pub status: i32,
+    status: i32,
     file: HANDLE,
     iosb: Box<IO_STATUS_BLOCK>,
-    pub buf: Vec<u8>,
+    buf: Vec<u8>,
     /// A second caller buffer (an FSCTL's input), kept alive like `buf`.
-    pub aux: Vec<u8>,
+    aux: Vec<u8>,
     /// None: the call was made without an event, so completion signals the file object.
-    event: Option<Handle>,
+    event: Option<Event>,
     blocked: Option<JoinHandle<i32>>,
     finished: bool,
 }
-
-/// The `status` of an NtIo whose call blocked (not an NTSTATUS any call returns).
-pub const BLOCKED_STATUS: i32 = 0x7FFF_FFFF;
 
 /// Addresses an NT call on a helper thread needs: (file, event, status block, buffer, its
 /// length, auxiliary buffer, its length). Plain integers, so the call can cross threads.
 type Args = (usize, usize, usize, usize, u32, usize, u32);
 
-impl NtIo {
+impl WinIo {
     fn start(
         file: HANDLE,
         buf: Vec<u8>,
         aux: Vec<u8>,
         with_event: bool,
         call: impl FnOnce(Args) -> i32 + Send + 'static,
-    ) -> NtIo {
+    ) -> WinIo {
         let event = with_event.then(event);
-        let mut io = NtIo {
+        let mut io = WinIo {
             status: 0,
             file,
             iosb: Box::new(marked_iosb()),
@@ -686,15 +597,29 @@ impl NtIo {
     }
 
     /// The status block as it is now.
-    pub fn iosb(&self) -> Iosb {
+    fn iosb_now(&self) -> Iosb {
         // SAFETY: a volatile read of memory the kernel may be completing into; a torn read
         // only misreports a row, and rows re-read after the event.
         let raw = unsafe { ptr::read_volatile(&*self.iosb) };
-        Iosb::of(&raw)
+        iosb_of(&raw)
     }
 
-    /// Waits up to `ms` for a pended (or blocked) call; true once it is over.
-    pub fn wait(&mut self, ms: u32) -> bool {
+    /// What the I/O manager signals at completion: the call's event, or the file object.
+    fn signal(&self) -> HANDLE {
+        self.event.as_ref().map_or(self.file, Event::raw)
+    }
+}
+
+impl system::NtIo for WinIo {
+    fn status(&self) -> i32 {
+        self.status
+    }
+
+    fn iosb(&self) -> Iosb {
+        self.iosb_now()
+    }
+
+    fn wait(&mut self, ms: u32) -> bool {
         if self.blocked.is_some() {
             match join_within(&mut self.blocked, ms) {
                 None => return false,
@@ -708,28 +633,16 @@ impl NtIo {
         self.finished
     }
 
-    /// The final status: the call's own, or the status block's for a call that pended.
-    pub fn final_status(&self) -> i32 {
-        if self.status == STATUS_PENDING || self.status == BLOCKED_STATUS {
-            self.iosb().status
-        } else {
-            self.status
-        }
+    fn buf(&self) -> Vec<u8> {
+        self.buf.clone()
     }
 
-    /// What the I/O manager signals at completion: the call's event, or the file object.
-    fn signal(&self) -> HANDLE {
-        self.event.as_ref().map_or(self.file, Handle::raw)
-    }
-
-    /// The bytes the call reported, per the status block.
-    pub fn data(&self) -> &[u8] {
-        let n = self.iosb().information.min(self.buf.len());
-        &self.buf[..n]
+    fn aux(&self) -> Vec<u8> {
+        self.aux.clone()
     }
 }
 
-impl Drop for NtIo {
+impl Drop for WinIo {
     fn drop(&mut self) {
         if self.blocked.is_none() && (self.finished || wait(self.signal(), 0)) {
             return;
@@ -754,8 +667,8 @@ impl Drop for NtIo {
 }
 
 /// NtReadFile; `with_event` false makes the I/O manager signal the file object instead.
-pub fn nt_read(h: HANDLE, len: usize, with_event: bool) -> NtIo {
-    NtIo::start(
+fn nt_read(h: HANDLE, len: usize, with_event: bool) -> WinIo {
+    WinIo::start(
         h,
         vec![0; len],
         Vec::new(),
@@ -779,8 +692,8 @@ pub fn nt_read(h: HANDLE, len: usize, with_event: bool) -> NtIo {
     )
 }
 
-pub fn nt_write(h: HANDLE, data: &[u8]) -> NtIo {
-    NtIo::start(
+fn nt_write(h: HANDLE, data: &[u8]) -> WinIo {
+    WinIo::start(
         h,
         data.to_vec(),
         Vec::new(),
@@ -806,8 +719,8 @@ pub fn nt_write(h: HANDLE, data: &[u8]) -> NtIo {
 
 /// NtFsControlFile with a copy of `input` (kept in `aux`, to be inspected afterwards) and an
 /// output buffer of `out_len` bytes (`buf`).
-pub fn nt_fsctl(h: HANDLE, code: u32, input: &[u8], out_len: usize) -> NtIo {
-    NtIo::start(
+fn nt_fsctl(h: HANDLE, code: u32, input: &[u8], out_len: usize) -> WinIo {
+    WinIo::start(
         h,
         vec![0; out_len],
         input.to_vec(),
@@ -834,19 +747,19 @@ pub fn nt_fsctl(h: HANDLE, code: u32, input: &[u8], out_len: usize) -> NtIo {
 }
 
 /// NtQueryDirectoryFile for one batch.
-pub fn nt_query_directory(
+fn nt_query_directory(
     h: HANDLE,
     class: i32,
     len: usize,
     single: bool,
     pattern: Option<&str>,
     restart: bool,
-) -> NtIo {
+) -> WinIo {
     let units: Vec<u8> = pattern
         .map(|p| p.encode_utf16().flat_map(u16::to_le_bytes).collect())
         .unwrap_or_default();
     let has_pattern = pattern.is_some();
-    NtIo::start(
+    WinIo::start(
         h,
         vec![0; len],
         units,
@@ -884,39 +797,39 @@ pub fn nt_query_directory(
 }
 
 /// NtQueryInformationFile into a buffer of `len` bytes: status, status block, bytes.
-pub fn nt_query_information(h: HANDLE, class: i32, len: usize) -> (i32, Iosb, Vec<u8>) {
+fn nt_query_information(h: HANDLE, class: i32, len: usize) -> (i32, Iosb, Vec<u8>) {
     let mut buf = vec![0u8; len];
     let mut iosb = marked_iosb();
     // SAFETY: `buf` has `len` bytes; information queries complete synchronously.
     let status =
         unsafe { NtQueryInformationFile(h, &mut iosb, buf.as_mut_ptr().cast(), len as u32, class) };
-    (status, Iosb::of(&iosb), buf)
+    (status, iosb_of(&iosb), buf)
 }
 
 /// NtSetInformationFile with the given bytes.
-pub fn nt_set_information(h: HANDLE, class: i32, data: &[u8]) -> (i32, Iosb) {
+fn nt_set_information(h: HANDLE, class: i32, data: &[u8]) -> (i32, Iosb) {
     let mut iosb = marked_iosb();
     // SAFETY: `data` is readable for its length; the call completes synchronously.
     let status = unsafe {
         NtSetInformationFile(h, &mut iosb, data.as_ptr().cast(), data.len() as u32, class)
     };
-    (status, Iosb::of(&iosb))
+    (status, iosb_of(&iosb))
 }
 
-pub fn nt_query_volume(h: HANDLE, class: i32, len: usize) -> (i32, Iosb, Vec<u8>) {
+fn nt_query_volume(h: HANDLE, class: i32, len: usize) -> (i32, Iosb, Vec<u8>) {
     let mut buf = vec![0u8; len];
     let mut iosb = marked_iosb();
     // SAFETY: as in nt_query_information.
     let status = unsafe {
         NtQueryVolumeInformationFile(h, &mut iosb, buf.as_mut_ptr().cast(), len as u32, class)
     };
-    (status, Iosb::of(&iosb), buf)
+    (status, iosb_of(&iosb), buf)
 }
 
 // ---- the host ------------------------------------------------------------------------------
 
 /// `10.0.19045` from RtlGetVersion (what Windows says, compatibility shims aside).
-pub fn windows_version() -> String {
+fn windows_version() -> String {
     // SAFETY: OSVERSIONINFOW is plain data; its size field is set before the call.
     unsafe {
         let mut v: OSVERSIONINFOW = mem::zeroed();
@@ -933,7 +846,7 @@ pub fn windows_version() -> String {
 }
 
 /// Wine's version when running under Wine (ntdll exports `wine_get_version`).
-pub fn wine_version() -> Option<String> {
+fn wine_version() -> Option<String> {
     let ntdll = wide("ntdll.dll");
     // SAFETY: ntdll is always loaded; the export, when present, is
     // `const char *wine_get_version(void)` returning a static NUL-terminated string.
@@ -952,7 +865,190 @@ pub fn wine_version() -> Option<String> {
     }
 }
 
-/// A pointer-sized value a caller structure carries (for FILE_MAILSLOT_SET_INFORMATION).
-pub fn address_of<T>(v: &T) -> usize {
-    v as *const T as *const c_void as usize
+// SAFETY: the raw handles and pointers inside are kernel handles and heap blocks owned by the
+// value, valid from any thread of the process.
+unsafe impl Send for WinIo {}
+
+/// The table's system on Windows: the real kernel32 and ntdll.
+#[derive(Clone, Copy, Debug)]
+pub struct Windows;
+
+impl System for Windows {
+    fn host(&self) -> HostInfo {
+        let wine = wine_version();
+        HostInfo {
+            host: wine
+                .as_ref()
+                .map_or_else(|| "Windows".to_string(), |v| format!("Wine {v}")),
+            windows_version: windows_version(),
+            wine: wine.is_some(),
+        }
+    }
+
+    fn create_mailslot(
+        &self,
+        name: Option<&str>,
+        max: u32,
+        timeout_ms: u32,
+    ) -> Result<RawHandle, u32> {
+        create_mailslot(name, max, timeout_ms)
+    }
+
+    fn create_file(
+        &self,
+        path: &str,
+        access: u32,
+        share: u32,
+        overlapped: bool,
+    ) -> Result<RawHandle, u32> {
+        open(path, access, share, overlapped)
+    }
+
+    fn read_file(&self, handle: RawHandle, len: usize) -> Result<Vec<u8>, (u32, u32)> {
+        read(h(handle), len)
+    }
+
+    fn write_file(&self, handle: RawHandle, data: &[u8]) -> Result<u32, u32> {
+        write(h(handle), data)
+    }
+
+    fn get_mailslot_info(&self, handle: RawHandle) -> Result<Info, u32> {
+        info(h(handle))
+    }
+
+    fn get_mailslot_info_null(&self, handle: RawHandle) -> Result<(), u32> {
+        info_null_outputs(h(handle))
+    }
+
+    fn set_mailslot_info(&self, handle: RawHandle, timeout_ms: u32) -> Result<(), u32> {
+        set_timeout(h(handle), timeout_ms)
+    }
+
+    fn close_handle(&self, handle: RawHandle) {
+        // SAFETY: the caller owns the handle (system::Handle closes each exactly once).
+        unsafe { CloseHandle(h(handle)) };
+    }
+
+    fn duplicate_handle(&self, handle: RawHandle) -> Result<RawHandle, u32> {
+        let mut out = null_mut();
+        // SAFETY: both process handles are the current-process pseudo handle, `handle` is one
+        // the caller owns, and `out` is a valid place for the result.
+        let ok = unsafe {
+            DuplicateHandle(
+                GetCurrentProcess(),
+                h(handle),
+                GetCurrentProcess(),
+                &mut out,
+                0,
+                0,
+                DUPLICATE_SAME_ACCESS,
+            )
+        };
+        if ok != 0 {
+            Ok(out as usize as RawHandle)
+        } else {
+            Err(last_error())
+        }
+    }
+
+    fn wait(&self, handle: RawHandle, ms: u32) -> u32 {
+        wait_result(h(handle), ms)
+    }
+
+    fn dos_error(&self, status: i32) -> u32 {
+        dos_error(status)
+    }
+
+    fn read_overlapped(&self, handle: RawHandle, len: usize) -> Box<dyn OverlappedRead + '_> {
+        Box::new(Overlapped::read(h(handle), len))
+    }
+
+    fn nt_create_mailslot(
+        &self,
+        n: &NtName<'_>,
+        access: u32,
+        options: u32,
+        quota: u32,
+        max: u32,
+        timeout: Option<i64>,
+    ) -> (i32, Option<RawHandle>, Iosb) {
+        nt_create_mailslot(n, access, options, quota, max, timeout)
+    }
+
+    fn nt_create_file(
+        &self,
+        n: &NtName<'_>,
+        access: u32,
+        share: u32,
+        disposition: u32,
+        options: u32,
+    ) -> (i32, Option<RawHandle>, Iosb) {
+        nt_open(n, access, share, disposition, options)
+    }
+
+    fn nt_read(
+        &self,
+        handle: RawHandle,
+        len: usize,
+        with_event: bool,
+    ) -> Box<dyn system::NtIo + '_> {
+        Box::new(nt_read(h(handle), len, with_event))
+    }
+
+    fn nt_write(&self, handle: RawHandle, data: &[u8]) -> Box<dyn system::NtIo + '_> {
+        Box::new(nt_write(h(handle), data))
+    }
+
+    fn nt_fsctl(
+        &self,
+        handle: RawHandle,
+        code: u32,
+        input: &[u8],
+        out_len: usize,
+    ) -> Box<dyn system::NtIo + '_> {
+        Box::new(nt_fsctl(h(handle), code, input, out_len))
+    }
+
+    fn nt_query_directory(
+        &self,
+        handle: RawHandle,
+        class: i32,
+        len: usize,
+        single: bool,
+        pattern: Option<&str>,
+        restart: bool,
+    ) -> Box<dyn system::NtIo + '_> {
+        Box::new(nt_query_directory(
+            h(handle),
+            class,
+            len,
+            single,
+            pattern,
+            restart,
+        ))
+    }
+
+    fn nt_query_information(
+        &self,
+        handle: RawHandle,
+        class: i32,
+        len: usize,
+    ) -> (i32, Iosb, Vec<u8>) {
+        nt_query_information(h(handle), class, len)
+    }
+
+    fn nt_set_information(&self, handle: RawHandle, class: i32, data: &[u8]) -> (i32, Iosb) {
+        nt_set_information(h(handle), class, data)
+    }
+
+    fn nt_set_mailslot_timeout(&self, handle: RawHandle, timeout: i64) -> (i32, Iosb) {
+        // FILE_MAILSLOT_SET_INFORMATION holds a pointer to the timeout, read during the call.
+        let value = timeout;
+        let pointer = &value as *const i64 as usize;
+        nt_set_information(h(handle), 27, &pointer.to_le_bytes())
+    }
+
+    fn nt_query_volume(&self, handle: RawHandle, class: i32, len: usize) -> (i32, Iosb, Vec<u8>) {
+        nt_query_volume(h(handle), class, len)
+    }
 }
