@@ -28,11 +28,14 @@ first_build=no
 echo "== building rsmailslot.sys ($target, Debian rustc $(/usr/bin/rustc --version | cut -d' ' -f2), -Zbuild-std)"
 # Debian's rustc ships the library sources build-std needs; RUSTC_BOOTSTRAP enables -Z flags
 # on this stable toolchain. A target dir of its own keeps these artifacts apart from the
-# host toolchain's.
+# host toolchain's. Line tables put every function (closures and private helpers too) into
+# the .pdb, so a bugcheck report names the driver's frames (the instructions do not change).
 RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$target_dir \
     cargo build --release --locked -p rsmailslot \
     -Zbuild-std=core,alloc --target $target \
-    --config "target.$target.linker=\"lld-link-14\""
+    --config "target.$target.linker=\"lld-link-14\"" \
+    --config 'profile.release.debug="line-tables-only"'
+
 
 mkdir -p "$out"
 built=$target_dir/$target/release
