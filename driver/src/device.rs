@@ -155,13 +155,40 @@ unsafe fn create_control_device(init: &mut PWDFDEVICE_INIT) -> Result<WDFDEVICE,
         // Reads and writes arrive in system buffers (DO_BUFFERED_IO): the driver never maps
         // or locks a caller's read or write buffer.
         kmdf::device_init_set_io_type(*init, kmdf::WDF_DEVICE_IO_BUFFERED)?;
-        kmdf::device_init_set_characteristics(*init, FILE_DEVICE_SECURE_OPEN, false)?;
         kmdf::device_init_assign_name(*init, &name)
             .inspect_err(|&s| trace_status("WdfDeviceInitAssignName", s))?;
         for major in irp_mj::SERVED {
             kmdf::device_init_assign_preprocess(*init, io::preprocess, major)
                 .inspect_err(|&s| trace_status("WdfDeviceInitAssignWdmIrpPreprocessCallback", s))?;
         }
-        kmdf::device_create(init).inspect_err(|&s| trace_status("WdfDeviceCreate", s))
+        let device =
+            kmdf::device_create(init).inspect_err(|&s| trace_status("WdfDeviceCreate", s))?;
+        open_namespace(device);
+        Ok(device)
+    }
+}
+
+/// Clears FILE_DEVICE_SECURE_OPEN, which KMDF sets on every device it creates.
+///
+/// With it, the I/O manager checks the device's descriptor for every open below the device
+/// too, so a create asking for what kernel32's CreateMailslotW asks (WRITE_DAC among it) would
+/// need the device to grant WRITE_DAC to every user, and WRITE_DAC on the device object lets
+/// its holder rewrite the device's own descriptor through a direct device open (locking every
+/// other user out). A file system with a namespace of its own (as MSFS is) leaves the flag off:
+/// the device's descriptor then governs opens of the device itself (`\.\RsMailslot`), and
+/// opens of names below it are the driver's to check (the I/O manager checks only the right
+/// to traverse, ReactOS IopParseDevice; learn.microsoft.com, "Controlling Device Namespace
+/// Access").
+///
+/// # Safety
+/// `device` is the control device just created, not yet finished initializing (no request
+/// can reach it).
+unsafe fn open_namespace(device: WDFDEVICE) {
+    // SAFETY: per the contract; the WDM device object lives as long as the WDFDEVICE and
+    // nothing else writes its characteristics while it is initializing.
+    unsafe {
+        if let Ok(object) = kmdf::device_wdm_get_device_object(device) {
+            (*object).Characteristics &= !FILE_DEVICE_SECURE_OPEN;
+        }
     }
 }

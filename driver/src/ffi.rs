@@ -63,6 +63,11 @@ pub struct IO_STACK_LOCATION {
     pub Context: *mut c_void,
 }
 
+/// `FILE_OBJECT.Flags` bit of a mailslot file object [M: wdm.h FO_MAILSLOT]; MSFS sets it on
+/// every file object it opens, and the I/O manager lets a read or write without a byte offset
+/// through on an asynchronous file object only with it (or FO_NAMED_PIPE).
+pub const FO_MAILSLOT: u32 = 0x0000_0200;
+
 /// `IO_STACK_LOCATION.Control` bit set by `IoMarkIrpPending` [M].
 pub const SL_PENDING_RETURNED: u8 = 0x01;
 
@@ -361,8 +366,9 @@ mod layout {
         assert_eq!(offset_of!(IRP, CancelRoutine), 0x68);
         assert_eq!(offset_of!(IRP, UserBuffer), 0x70);
         assert_eq!(offset_of!(IRP, Tail), 0x78);
-        // FILE_OBJECT [L = R]: FsContext 0x18, RelatedFileObject 0x40, FileName 0x58.
+        // FILE_OBJECT [L = R]: FsContext 0x18, RelatedFileObject 0x40, Flags 0x50, FileName 0x58.
         assert_eq!(offset_of!(FILE_OBJECT, FsContext), 0x18);
+        assert_eq!(offset_of!(FILE_OBJECT, Flags), 0x50);
         assert_eq!(offset_of!(FILE_OBJECT, RelatedFileObject), 0x40);
         assert_eq!(offset_of!(FILE_OBJECT, FileName), 0x58);
     }

@@ -316,7 +316,9 @@ pub unsafe extern "system" fn preprocess(_device: WDFDEVICE, irp: *mut IRP) -> N
                 set_information(engine, irp, file, length, class)
             }
             Request::QueryVolume { length, class } => match system_buffer(irp, length) {
-                Ok(out) => info::query_volume(class, FILE_DEVICE_SECURE_OPEN, out),
+                // The device's characteristics: none (device::open_namespace clears the one
+                // KMDF sets).
+                Ok(out) => info::query_volume(class, 0, out),
                 Err(s) => Reply::error(s),
             },
             Request::QueryDirectory {
@@ -416,33 +418,43 @@ unsafe fn create(
     let mut now = 0i64;
     // SAFETY: writes one i64.
     unsafe { KeQuerySystemTimePrecise(&mut now) };
+    // The name is paged pool (the I/O manager allocates it from PagedPool): it is copied into
+    // non-paged memory here, before the lock, and never touched under it. A name relative to
+    // another file object needs that object's role, which is read under the lock first.
+    let related_role = if related.is_null() {
+        None
+    } else {
+        // SAFETY: a file object on our device (the I/O manager sends relative opens to the
+        // related object's device).
+        let handle = match unsafe { handle_of(related) } {
+            Ok(h) => h,
+            Err(s) => return Reply::error(s),
+        };
+        // SAFETY: the handle is read under the lock.
+        Some(engine.with(|_| unsafe { (*handle).role() }))
+    };
+    let name = match info::create_name(related_role, name) {
+        Ok(n) => n,
+        Err(s) => return Reply::error(s),
+    };
     let Some(slot) = pool_new(MaybeUninit::<Handle>::uninit()) else {
         return Reply::error(NtStatus::INSUFFICIENT_RESOURCES);
     };
-    let result = engine.with(|m| {
-        let related_role = if related.is_null() {
-            None
-        } else {
-            // SAFETY: a file object on our device (the I/O manager sends relative opens to
-            // the related object's device); its handle is read under the lock.
-            match unsafe { handle_of(related) } {
-                Ok(h) => Some(unsafe { (*h).role() }),
-                Err(s) => return Err(s),
-            }
-        };
-        let name = info::create_name(related_role, name)?;
-        match &params {
-            Some(p) => m.create_server(&name, p, access, now),
-            None => m.open(&name, access),
-        }
+    let result = engine.with(|m| match &params {
+        Some(p) => m.create_server(&name, p, access, now),
+        None => m.open(&name, access),
     });
     match result {
         Ok(handle) => {
+            // Every file object of a mailslot file system carries FO_MAILSLOT: without it the
+            // I/O manager refuses a read or write without a byte offset on an asynchronous
+            // handle (NtReadFile/NtWriteFile), as CreateMailslotW's handle is.
             // SAFETY: `slot` is ours; the file object is the create's and not yet visible to
             // any other request.
             unsafe {
                 (*slot.as_ptr()).write(handle);
                 (*file).FsContext = slot.as_ptr().cast();
+                (*file).Flags |= FO_MAILSLOT;
             }
             Reply::success(if params.is_some() {
                 FILE_CREATED
@@ -500,7 +512,13 @@ impl PendingRead for ReadCtx {
     fn id(&self) -> ReadId {
         // SAFETY: written once under the lock before the read could be seen by a timer or
         // cancel routine (which run after arming) or a write (which takes the lock).
-        unsafe { *self.id.get() }.unwrap_or_else(unreachable_id)
+        let id = unsafe { *self.id.get() };
+        // A pending read always has its id before anyone asks: a bugcheck naming this line is
+        // the honest answer to the broken invariant.
+        match id {
+            Some(id) => id,
+            None => crate::kernel::stop(),
+        }
     }
 
     fn start_timer(&self) {
@@ -531,14 +549,6 @@ impl PendingRead for ReadCtx {
         // cancel routine; the exchange in `set_cancel` orders this read after it.
         unsafe { core::ptr::read_volatile(addr_of_mut!((*self.irp).Cancel).cast::<u8>()) != 0 }
     }
-}
-
-/// A pending read always has its id before anyone asks; a bugcheck is the honest answer to
-/// a broken invariant here.
-#[cold]
-fn unreachable_id() -> ReadId {
-    // SAFETY: KeBugCheckEx never returns.
-    unsafe { KeBugCheckEx(crate::kernel::BUGCHECK_RSMAILSLOT_PANIC, 0, 0, 0, 1) }
 }
 
 /// The last reference is gone: complete the IRP with the recorded outcome and free the
@@ -887,7 +897,7 @@ unsafe fn query_directory(
     file: *mut FILE_OBJECT,
     length: u32,
     file_name: u64,
-    mut query: DirQuery<'_>,
+    query: DirQuery<'_>,
 ) -> Reply {
     // SAFETY: per the contract.
     let (handle, out) = match unsafe { handle_and_buffer(file, irp, length) } {
@@ -895,7 +905,9 @@ unsafe fn query_directory(
         Err(s) => return Reply::error(s),
     };
     let name = file_name as *const UNICODE_STRING;
-    // SAFETY: the captured pattern string, Length bytes at Buffer.
+    // SAFETY: the pattern string the I/O manager passed: captured into non-paged pool for a
+    // user-mode caller, but a kernel-mode caller's own (paged) memory. Either way it is copied
+    // into non-paged memory here, before the lock.
     let pattern = unsafe {
         if name.is_null() {
             None
@@ -908,12 +920,22 @@ unsafe fn query_directory(
                 msfs_io::REGION_PATTERN,
             ) {
                 Ok(Region::Empty) => None,
-                Ok(Region::Bytes(len)) => Some(core::slice::from_raw_parts(buffer, len)),
+                Ok(Region::Bytes(len)) => {
+                    let mut copy = Vec::new();
+                    if copy.try_reserve_exact(len).is_err() {
+                        return Reply::error(NtStatus::INSUFFICIENT_RESOURCES);
+                    }
+                    copy.extend_from_slice(core::slice::from_raw_parts(buffer, len));
+                    Some(copy)
+                }
                 Err(status) => return Reply::error(status),
             }
         }
     };
-    query.pattern = pattern;
+    let query = DirQuery {
+        pattern: pattern.as_deref(),
+        ..query
+    };
     // SAFETY: the handle is read and updated under the lock.
     let reply = engine.with(|m| m.query_directory(unsafe { &mut *handle }, &query, out));
     Reply::new(reply.status, reply.information)

@@ -9,7 +9,8 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use crate::ffi::*;
 
 /// The bugcheck code of a panic in rsmailslot.sys ('RSMP'): parameter 1 is the source line,
-/// 2 the column, 3 the address of the file name.
+/// 2 the column, 3 the address of the file name and 4 its length in bytes, so a debugger (or
+/// the emulated kernel) can print `file:line:column` from the dump.
 pub const BUGCHECK_RSMAILSLOT_PANIC: u32 = u32::from_be_bytes(*b"RSMP");
 
 /// Every Rust allocation is non-paged pool with the driver's tag.
@@ -46,15 +47,32 @@ pub static _fltused: i32 = 0;
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     trace(c"rsmailslot: panic, bugchecking\n");
-    let (line, column, file) = info.location().map_or((0, 0, 0), |l| {
-        (
-            l.line() as usize,
-            l.column() as usize,
-            l.file().as_ptr() as usize,
-        )
-    });
+    match info.location() {
+        Some(location) => stop_at(location),
+        None => stop_at(core::panic::Location::caller()),
+    }
+}
+
+/// Bugchecks with RSMP naming the caller's source location: the honest answer to a broken
+/// invariant where unwinding is impossible.
+#[cold]
+#[track_caller]
+pub fn stop() -> ! {
+    stop_at(core::panic::Location::caller())
+}
+
+fn stop_at(location: &core::panic::Location<'_>) -> ! {
+    let file = location.file();
     // SAFETY: KeBugCheckEx takes plain integers and never returns.
-    unsafe { KeBugCheckEx(BUGCHECK_RSMAILSLOT_PANIC, line, column, file, 0) }
+    unsafe {
+        KeBugCheckEx(
+            BUGCHECK_RSMAILSLOT_PANIC,
+            location.line() as usize,
+            location.column() as usize,
+            file.as_ptr() as usize,
+            file.len(),
+        )
+    }
 }
 
 /// `DbgPrintEx`, resolved by [`init_tracing`].

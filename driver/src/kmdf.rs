@@ -20,10 +20,10 @@ pub mod index {
     pub const WDF_DEVICE_INIT_SET_IO_TYPE: usize = 61;
     pub const WDF_DEVICE_INIT_SET_DEVICE_TYPE: usize = 66;
     pub const WDF_DEVICE_INIT_ASSIGN_NAME: usize = 67;
-    pub const WDF_DEVICE_INIT_SET_CHARACTERISTICS: usize = 70;
     pub const WDF_DEVICE_INIT_ASSIGN_WDM_IRP_PREPROCESS_CALLBACK: usize = 73;
     pub const WDF_DEVICE_CREATE: usize = 75;
     pub const WDF_DEVICE_CREATE_SYMBOLIC_LINK: usize = 80;
+    pub const WDF_DEVICE_WDM_GET_DEVICE_OBJECT: usize = 31;
     pub const WDF_DRIVER_CREATE: usize = 116;
     pub const WDF_OBJECT_DELETE: usize = 208;
 }
@@ -258,28 +258,6 @@ pub unsafe fn device_init_set_io_type(init: PWDFDEVICE_INIT, io_type: u32) -> Re
     Ok(())
 }
 
-/// `WdfDeviceInitSetCharacteristics` (index 70).
-///
-/// # Safety
-/// A live `init`.
-pub unsafe fn device_init_set_characteristics(
-    init: PWDFDEVICE_INIT,
-    characteristics: u32,
-    or_in: bool,
-) -> Result<(), NTSTATUS> {
-    type F = unsafe extern "system" fn(G, PWDFDEVICE_INIT, u32, u8);
-    // SAFETY: F is the prototype [H]; BOOLEAN is a byte.
-    unsafe {
-        function::<F>(index::WDF_DEVICE_INIT_SET_CHARACTERISTICS)?(
-            globals(),
-            init,
-            characteristics,
-            u8::from(or_in),
-        )
-    };
-    Ok(())
-}
-
 /// `WdfDeviceInitAssignName` (index 67).
 ///
 /// # Safety
@@ -366,6 +344,24 @@ pub unsafe fn device_create_symbolic_link(
     }
 }
 
+/// `WdfDeviceWdmGetDeviceObject` (index 31): the WDM device object of a WDFDEVICE.
+///
+/// # Safety
+/// A device from [`device_create`].
+pub unsafe fn device_wdm_get_device_object(
+    device: WDFDEVICE,
+) -> Result<*mut DEVICE_OBJECT, NTSTATUS> {
+    type F = unsafe extern "system" fn(G, WDFDEVICE) -> *mut DEVICE_OBJECT;
+    // SAFETY: F is the prototype [H].
+    let object =
+        unsafe { function::<F>(index::WDF_DEVICE_WDM_GET_DEVICE_OBJECT)?(globals(), device) };
+    if object.is_null() {
+        Err(STATUS_NOT_SUPPORTED)
+    } else {
+        Ok(object)
+    }
+}
+
 /// `WdfControlFinishInitializing` (index 27).
 ///
 /// # Safety
@@ -405,16 +401,16 @@ mod tests {
             index::WDF_DEVICE_INIT_SET_IO_TYPE,
             index::WDF_DEVICE_INIT_SET_DEVICE_TYPE,
             index::WDF_DEVICE_INIT_ASSIGN_NAME,
-            index::WDF_DEVICE_INIT_SET_CHARACTERISTICS,
             index::WDF_DEVICE_INIT_ASSIGN_WDM_IRP_PREPROCESS_CALLBACK,
             index::WDF_DEVICE_CREATE,
             index::WDF_DEVICE_CREATE_SYMBOLIC_LINK,
+            index::WDF_DEVICE_WDM_GET_DEVICE_OBJECT,
             index::WDF_DRIVER_CREATE,
             index::WDF_OBJECT_DELETE,
         ];
         assert!(all.iter().all(|&i| i < FUNCTION_COUNT_1_15 as usize));
         // Values from wdffuncenum.h (KMDF 1.15 and 1.33 agree) via kmdf-abi.md.
-        assert_eq!(all, [25, 27, 54, 61, 66, 67, 70, 73, 75, 80, 116, 208]);
+        assert_eq!(all, [25, 27, 54, 61, 66, 67, 73, 75, 80, 31, 116, 208]);
         // WDF_DEVICE_IO_TYPE: Undefined 0, Neither 1, Buffered 2 [H].
         assert_eq!(WDF_DEVICE_IO_BUFFERED, 2);
     }

@@ -9,10 +9,12 @@ pub const SYMBOLIC_LINK: &str = "\\DosDevices\\RsMailslot";
 pub const SERVICE_NAME: &str = "RsMailslot";
 /// The image the INF copies to the drivers folder.
 pub const BINARY_NAME: &str = "rsmailslot.sys";
-/// SDDL_DEVOBJ_SYS_ALL_ADM_RWX_WORLD_RW_RES_R (wdmsec.h): SYSTEM all, administrators
-/// read/write/execute, everyone read/write, restricted code read. Everyone may open a mailslot,
-/// as with Windows' own `\Device\Mailslot`.
-pub const SDDL: &str = "D:P(A;;GA;;;SY)(A;;GRGWGX;;;BA)(A;;GRGW;;;WD)(A;;GR;;;RC)";
+/// The control device's descriptor: SYSTEM and administrators all access, everyone and
+/// restricted code read. It governs opens of the device itself (`\\.\RsMailslot`, the
+/// namespace's root, which lists mailslots); opens of names below it are checked by the driver,
+/// since the device is not FILE_DEVICE_SECURE_OPEN (`device::open_namespace` says why). Nobody
+/// but SYSTEM and administrators may change the device's own descriptor (WRITE_DAC).
+pub const SDDL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GR;;;WD)(A;;GR;;;RC)";
 
 pub const DEVICE_NAME_UTF16: [u16; DEVICE_NAME.len()] = utf16(DEVICE_NAME);
 pub const SYMBOLIC_LINK_UTF16: [u16; SYMBOLIC_LINK.len()] = utf16(SYMBOLIC_LINK);
