@@ -1,0 +1,120 @@
+//! `IRP_MJ_CREATE` and `IRP_MJ_CREATE_MAILSLOT`: opens of the root, a client's open of a
+//! mailslot, and a server's creation of one.
+
+use super::*;
+
+/// `IRP_MJ_CREATE` (`parameters` None) and `IRP_MJ_CREATE_MAILSLOT`.
+///
+/// # Safety
+/// PASSIVE_LEVEL; `file` is the create's file object; the pointers come from the stack
+/// location the I/O manager built (kernel memory it captured).
+pub(super) unsafe fn create(
+    engine: &Engine,
+    file: *mut FILE_OBJECT,
+    security_context: u64,
+    parameters: Option<u64>,
+) -> Reply {
+    if file.is_null() {
+        return Reply::error(NtStatus::INVALID_PARAMETER);
+    }
+    // SAFETY: the I/O manager's file object and its captured name.
+    let (name, related) = unsafe {
+        let f = &*file;
+        let buffer = f.FileName.Buffer.cast::<u8>();
+        let name: &[u8] = match msfs_io::region(
+            buffer as u64,
+            usize::from(f.FileName.Length),
+            msfs_io::REGION_FILE_NAME,
+        ) {
+            Ok(Region::Empty) => &[],
+            Ok(Region::Bytes(len)) => core::slice::from_raw_parts(buffer, len),
+            Err(s) => return Reply::error(s),
+        };
+        (name, f.RelatedFileObject)
+    };
+    // SAFETY: the create's security context, when present, and its access state.
+    let mask = unsafe {
+        let sc = security_context as *const IO_SECURITY_CONTEXT;
+        if sc.is_null() {
+            0
+        } else {
+            let state = (*sc).AccessState;
+            let granted = if state.is_null() {
+                0
+            } else {
+                (*state).OriginalDesiredAccess | (*state).PreviouslyGrantedAccess
+            };
+            (*sc).DesiredAccess | granted
+        }
+    };
+    let access = access::from_mask(mask);
+    let params = match parameters {
+        None => None,
+        Some(address) => {
+            let len = CreateParameters::WIRE_SIZE;
+            if let Err(s) = msfs_io::region(address, len, msfs_io::REGION_CREATE_PARAMETERS) {
+                return Reply::error(s);
+            }
+            // SAFETY: NtCreateMailslotFile's MAILSLOT_CREATE_PARAMETERS, 24 bytes the I/O
+            // manager built in kernel memory, at a non-null address (checked above).
+            let bytes = unsafe { core::slice::from_raw_parts(address as *const u8, len) };
+            match CreateParameters::decode(bytes) {
+                Ok(p) => Some(p),
+                Err(s) => return Reply::error(s),
+            }
+        }
+    };
+    let mut now = 0i64;
+    // SAFETY: writes one i64.
+    unsafe { KeQuerySystemTimePrecise(&mut now) };
+    // The name is paged pool (the I/O manager allocates it from PagedPool): it is copied into
+    // non-paged memory here, before the lock, and never touched under it. A name relative to
+    // another file object needs that object's role, which is read under the lock first.
+    let related_role = if related.is_null() {
+        None
+    } else {
+        // SAFETY: a file object on our device (the I/O manager sends relative opens to the
+        // related object's device).
+        let handle = match unsafe { handle_of(related) } {
+            Ok(h) => h,
+            Err(s) => return Reply::error(s),
+        };
+        // SAFETY: the handle is read under the lock.
+        Some(engine.with(|_| unsafe { (*handle).role() }))
+    };
+    let name = match info::create_name(related_role, name) {
+        Ok(n) => n,
+        Err(s) => return Reply::error(s),
+    };
+    let Some(slot) = pool_new(MaybeUninit::<Handle>::uninit()) else {
+        return Reply::error(NtStatus::INSUFFICIENT_RESOURCES);
+    };
+    let result = engine.with(|m| match &params {
+        Some(p) => m.create_server(&name, p, access, now),
+        None => m.open(&name, access),
+    });
+    match result {
+        Ok(handle) => {
+            // Every file object of a mailslot file system carries FO_MAILSLOT: without it the
+            // I/O manager refuses a read or write without a byte offset on an asynchronous
+            // handle (NtReadFile/NtWriteFile), as CreateMailslotW's handle is.
+            // SAFETY: `slot` is ours; the file object is the create's and not yet visible to
+            // any other request.
+            unsafe {
+                (*slot.as_ptr()).write(handle);
+                (*file).FsContext = slot.as_ptr().cast();
+                (*file).Flags |= FO_MAILSLOT;
+            }
+            Reply::success(if params.is_some() {
+                FILE_CREATED
+            } else {
+                FILE_OPENED
+            })
+        }
+        Err(status) => {
+            // SAFETY: never handed out; MaybeUninit drops nothing.
+            unsafe { pool_free(slot) };
+            Reply::error(status)
+        }
+    }
+}

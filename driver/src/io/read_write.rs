@@ -1,0 +1,117 @@
+//! `IRP_MJ_READ` (a message at once, or the read pends) and `IRP_MJ_WRITE` (one message,
+//! delivered straight to a pending read when one waits).
+
+use super::pending_read::{complete_read, read_timer_dpc, ReadCtx, Winners, Won};
+use super::*;
+
+/// `IRP_MJ_READ`: a whole message into the system buffer, or the IRP pends.
+///
+/// # Safety
+/// The IRP is ours; `file` its file object.
+pub(super) unsafe fn read(
+    engine: &Engine,
+    irp: *mut IRP,
+    file: *mut FILE_OBJECT,
+    length: u32,
+) -> NTSTATUS {
+    // SAFETY: per the contract.
+    let (handle, buffer) = match unsafe { handle_and_buffer(file, irp, length) } {
+        Ok(pair) => pair,
+        Err(s) => return unsafe { complete(irp, Reply::error(s)) },
+    };
+    let mut created: Option<NonNull<ReadCtx>> = None;
+    let mut cancelled_early = false;
+    let outcome = engine.with(|m| {
+        // SAFETY: the handle is read under the lock.
+        let handle = unsafe { &*handle };
+        let outcome = m.read_or_pend(handle, buffer.len(), |wait| {
+            let (timed, due) = match wait {
+                Wait::Forever => (false, 0),
+                Wait::Until(due) => (true, due),
+            };
+            let ctx = pool_new(ReadCtx {
+                state: ReadState::new(timed),
+                irp,
+                timed,
+                due,
+                id: UnsafeCell::new(None),
+                won: UnsafeCell::new(Won::Fail(NtStatus::CANCELLED)),
+                next: UnsafeCell::new(null_mut()),
+                timer: UnsafeCell::new(KTIMER([0; 64])),
+                dpc: UnsafeCell::new(KDPC([0; 64])),
+            })
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+            // SAFETY: the context's final address; KeInitialize* run at any IRQL <= DISPATCH.
+            // The engine queues the read once this returns Ok, so the IRP is marked pending
+            // now, before anyone else can complete it.
+            unsafe {
+                let c = ctx.as_ptr();
+                KeInitializeTimer((*c).timer.get());
+                KeInitializeDpc((*c).dpc.get(), read_timer_dpc, c.cast());
+                (*current_stack(irp)).Control |= SL_PENDING_RETURNED;
+            }
+            created = Some(ctx);
+            Ok(ctx.as_ptr() as usize)
+        });
+        if let (Ok(ReadOutcome::Pending { id, .. }), Some(ctx)) = (&outcome, created) {
+            // SAFETY: our new context; nothing else can see it before the lock is released.
+            unsafe {
+                *ctx.as_ref().id.get() = Some(*id);
+                (*irp).Tail.Overlay.Anonymous1.Anonymous.DriverContext[0] = ctx.as_ptr().cast();
+            }
+            // SAFETY: as above.
+            let c = unsafe { ctx.as_ref() };
+            if pending::arm(c, c.timed) == Armed::CancelledEarly {
+                cancelled_early = matches!(m.cancel(*id), msfs::Arbitration::Won(_));
+            }
+        }
+        outcome
+    });
+    match outcome {
+        Ok(ReadOutcome::Message(message)) => {
+            let bytes = message.as_bytes();
+            let n = bytes.len();
+            if let Some(dst) = buffer.get_mut(..n) {
+                dst.copy_from_slice(bytes);
+            }
+            // SAFETY: not pending; ours.
+            unsafe { complete(irp, Reply::success(n)) }
+        }
+        // SAFETY: not pending; ours.
+        Err(status) => unsafe { complete(irp, Reply::error(status)) },
+        Ok(ReadOutcome::Pending { .. }) => {
+            if let (true, Some(ctx)) = (cancelled_early, created) {
+                // SAFETY: we withdrew the read from the engine, so we hold its reference.
+                if pending::settle(unsafe { ctx.as_ref() }, NtStatus::CANCELLED, 0) {
+                    // SAFETY: that was the last reference.
+                    unsafe { complete_read(ctx) };
+                }
+            }
+            // The IRP may be completed already on another processor: not touched again.
+            NtStatus::PENDING.0
+        }
+    }
+}
+
+/// `IRP_MJ_WRITE`: one message from the system buffer.
+///
+/// # Safety
+/// The IRP is ours; `file` its file object.
+pub(super) unsafe fn write(
+    engine: &Engine,
+    irp: *mut IRP,
+    file: *mut FILE_OBJECT,
+    length: u32,
+) -> Reply {
+    // SAFETY: per the contract.
+    let (handle, data) = match unsafe { handle_and_buffer(file, irp, length) } {
+        Ok(pair) => pair,
+        Err(s) => return Reply::error(s),
+    };
+    let mut winners = Winners::default();
+    // SAFETY: the handle is read under the lock.
+    let result = engine.with(|m| m.write(unsafe { &*handle }, data, winners.sink()));
+    // SAFETY: the engine withdrew every listed read for this write.
+    unsafe { winners.settle(data) };
+    result.into()
+}
