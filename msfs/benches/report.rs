@@ -52,7 +52,58 @@ struct Timing {
     batch: Duration,
 }
 
+/// Nanoseconds per call over the batches: the fastest batch and the median one.
+#[derive(Clone, Copy)]
+struct Spread {
+    min: f64,
+    median: f64,
+}
+
 impl Timing {
+    /// `f` and `g` measured in alternating batches, so both see the same machine at the same
+    /// moments: a ratio of the two is then stable between runs where two separate
+    /// measurements are not.
+    fn interleaved(&self, mut f: impl FnMut(), mut g: impl FnMut()) -> (Spread, Spread) {
+        let (nf, ng) = (self.calibrate(&mut f), self.calibrate(&mut g));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..self.batches {
+            a.push(Self::batch(&mut f, nf));
+            b.push(Self::batch(&mut g, ng));
+        }
+        (Self::spread(a), Self::spread(b))
+    }
+
+    fn batch(f: &mut impl FnMut(), n: u64) -> f64 {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / n as f64
+    }
+
+    fn spread(mut samples: Vec<f64>) -> Spread {
+        samples.sort_by(f64::total_cmp);
+        Spread {
+            min: samples[0],
+            median: samples[samples.len() / 2],
+        }
+    }
+
+    /// How many calls of `f` fill one batch.
+    fn calibrate(&self, f: &mut impl FnMut()) -> u64 {
+        let mut n = 1u64;
+        loop {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            if t.elapsed() >= self.batch / 4 || n >= 1 << 24 {
+                return (n * 4).max(1);
+            }
+            n *= 2;
+        }
+    }
+
     /// Median nanoseconds per call of `f`.
     fn ns(&self, mut f: impl FnMut()) -> f64 {
         // Calibrate: how many calls fill one batch.
@@ -115,24 +166,36 @@ fn main() {
     println!();
 
     // 1. Write-then-read against the alternatives.
-    println!("1. write+read, ns per message");
+    println!("1. write+read, ns per message (engine and floor interleaved: median, min)");
     println!(
-        "{:>7} {:>10} {:>10} {:>11} {:>10} {:>13} {:>12}",
-        "bytes", "engine", "copy x2", "unix dgram", "posix mq", "engine/dgram", "engine/copy"
+        "{:>7} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10} {:>13} {:>12} {:>10}",
+        "bytes",
+        "engine",
+        "eng min",
+        "floor",
+        "floor min",
+        "unix dgram",
+        "posix mq",
+        "engine/dgram",
+        "engine/floor",
+        "min/min"
     );
     let mut dgram_ratio_64 = f64::NAN;
     let mut copy_ratio_64k = f64::NAN;
     for size in SIZES {
         let data = vec![7u8; size];
-        let (mut a, mut b) = (vec![0u8; size.max(1)], vec![0u8; size.max(1)]);
+        let mut a = vec![0u8; size.max(1)];
         let mut w = World::new(1, Some(0));
-        let mut out = vec![0u8; size];
-        let engine = timing.ns(|| {
-            w.write_read(&data, &mut out);
-        });
-        let copy = timing.ns(|| {
-            copy_twice(&data, &mut a, &mut b);
-        });
+        let (mut out, mut floor_out) = (vec![0u8; size], vec![0u8; size]);
+        let (engine_spread, floor) = timing.interleaved(
+            || {
+                w.write_read(&data, &mut out);
+            },
+            || {
+                copy_twice(&data, &mut floor_out);
+            },
+        );
+        let (engine, copy) = (engine_spread.median, floor.median);
         let d = Dgram::new();
         let dgram = timing.ns(|| {
             d.send_recv(&data, &mut a);
@@ -144,9 +207,12 @@ fn main() {
         });
         let mq_text = mq.map_or("n/a".to_string(), |v| format!("{v:.0}"));
         println!(
-            "{size:>7} {engine:>10.1} {copy:>10.1} {dgram:>11.0} {mq_text:>10} {:>13.4} {:>12.2}",
+            "{size:>7} {engine:>10.1} {:>10.1} {copy:>10.1} {:>10.1} {dgram:>11.0} {mq_text:>10} {:>13.4} {:>12.2} {:>10.2}",
+            engine_spread.min,
+            floor.min,
             engine / dgram,
-            engine / copy
+            engine / copy,
+            engine_spread.min / floor.min
         );
         if size == 64 {
             dgram_ratio_64 = engine / dgram;

@@ -12,6 +12,7 @@
 //! Every operation that can fail does its fallible work (validation, allocation) before it
 //! changes anything, so a failure leaves the engine exactly as it was.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::hash::Hasher;
@@ -29,7 +30,7 @@ use crate::wire::{
 
 /// Bytes charged to the driver-wide budget for each queued message on top of its payload: the
 /// queue entry that holds it. Without it, zero-length messages would queue for free.
-pub const MESSAGE_OVERHEAD: u64 = core::mem::size_of::<Vec<u8>>() as u64;
+pub const MESSAGE_OVERHEAD: u64 = core::mem::size_of::<Message>() as u64;
 
 /// Engine settings, chosen by the kernel layer at load.
 #[derive(Clone, Copy, Debug)]
@@ -101,11 +102,26 @@ pub enum Wait {
     Until(i64),
 }
 
-/// One whole message, taken off the queue by a read.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Message(Vec<u8>);
+/// One whole message: made by a writer (outside any lock, [`Message::copy_from`]), queued as
+/// it is, and handed to the read that takes it. A boxed slice, so a queue entry is a pointer
+/// and a length (16 bytes) and a zero-length message allocates nothing.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Message(Box<[u8]>);
 
 impl Message {
+    /// A copy of `data` in memory of its own; STATUS_INSUFFICIENT_RESOURCES when there is none.
+    pub fn copy_from(data: &[u8]) -> Result<Message, NtStatus> {
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(data.len()).map_err(no_memory)?;
+        // An exact reservation has no spare capacity, so the conversion below never
+        // reallocates (which could not fail gracefully).
+        if bytes.capacity() != data.len() {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        bytes.extend_from_slice(data);
+        Ok(Message(bytes.into_boxed_slice()))
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -136,6 +152,24 @@ pub enum Completion<'a> {
     Delivered(&'a [u8]),
     /// The read fails with this status and Information 0.
     Failed(NtStatus),
+}
+
+/// What [`Msfs::write_or_admit`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// A pending read took the message: this many bytes were written.
+    Delivered(usize),
+    /// The write is admitted and the message must be queued: make it and call
+    /// [`Msfs::write_message`].
+    NeedsMessage,
+}
+
+/// How an admitted write goes: straight to the pending read at this position (those before it
+/// fail as too small), or onto the queue with these new totals.
+#[derive(Clone, Copy, Debug)]
+enum Admission {
+    Deliver { taker: usize },
+    Queue { queued: u64, budget_used: u64 },
 }
 
 /// Who completes a pending read.
@@ -266,7 +300,7 @@ struct Slot {
     quota: u32,
     read_timeout: i64,
     created: i64,
-    messages: VecDeque<Vec<u8>>,
+    messages: VecDeque<Message>,
     /// Sum of the queued payload lengths.
     queued_bytes: u64,
     /// Oldest first; sequence numbers strictly increase.
@@ -558,6 +592,112 @@ impl Msfs {
     where
         F: FnMut(ReadId, Completion<'_>),
     {
+        match self.write_or_admit(handle, data, &mut complete)? {
+            Written::Delivered(len) => Ok(len),
+            Written::NeedsMessage => {
+                let message = Message::copy_from(data)?;
+                self.write_message(handle, message, complete).0
+            }
+        }
+    }
+
+    /// The first half of a write for a driver that must not allocate or copy in proportion to
+    /// the message under its lock: a pending read that can take the message takes it now
+    /// (`Delivered`, nothing allocated; the caller copies `data` into the read's buffer after
+    /// its lock), a write that would be refused is refused (nothing changed), and otherwise the
+    /// caller makes the message outside its lock and hands it to [`Msfs::write_message`]
+    /// (which checks again: the slot may have changed meanwhile).
+    pub fn write_or_admit<F>(
+        &mut self,
+        handle: &Handle,
+        data: &[u8],
+        complete: F,
+    ) -> Result<Written, NtStatus>
+    where
+        F: FnMut(ReadId, Completion<'_>),
+    {
+        match self.admit(handle, data.len())? {
+            (slot_ref, Admission::Deliver { taker }) => {
+                self.deliver(slot_ref, taker, data, complete);
+                Ok(Written::Delivered(data.len()))
+            }
+            (_, Admission::Queue { .. }) => Ok(Written::NeedsMessage),
+        }
+    }
+
+    /// Hands `data` to the pending read at position `taker`, failing those before it as too
+    /// small.
+    fn deliver<F>(&mut self, slot_ref: SlotRef, taker: usize, data: &[u8], mut complete: F)
+    where
+        F: FnMut(ReadId, Completion<'_>),
+    {
+        let Some(slot) = live_mut(&mut self.entries, slot_ref) else {
+            return;
+        };
+        for _ in 0..taker {
+            if let Some(p) = slot.pending.pop_front() {
+                complete(
+                    p.id(slot_ref),
+                    Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
+                );
+            }
+        }
+        if let Some(p) = slot.pending.pop_front() {
+            complete(p.id(slot_ref), Completion::Delivered(data));
+        }
+    }
+
+    /// [`Msfs::write`] of a message made beforehand: no allocation proportional to the
+    /// message, and no copy of it, happen here. The message comes back when it was not queued
+    /// (refused, or handed straight to a pending read), for the caller to free after its lock.
+    /// Refused writes change nothing, as for [`Msfs::write`].
+    pub fn write_message<F>(
+        &mut self,
+        handle: &Handle,
+        message: Message,
+        mut complete: F,
+    ) -> (Result<usize, NtStatus>, Option<Message>)
+    where
+        F: FnMut(ReadId, Completion<'_>),
+    {
+        let len = message.len();
+        let (slot_ref, admission) = match self.admit(handle, len) {
+            Ok(a) => a,
+            Err(status) => return (Err(status), Some(message)),
+        };
+        match admission {
+            Admission::Deliver { taker } => {
+                self.deliver(slot_ref, taker, message.as_bytes(), complete);
+                (Ok(len), Some(message))
+            }
+            Admission::Queue {
+                queued,
+                budget_used,
+            } => {
+                let Some(slot) = live_mut(&mut self.entries, slot_ref) else {
+                    return (Err(NtStatus::FILE_FORCED_CLOSED), Some(message));
+                };
+                // The queue's own growth: amortised, and proportional to its length, never to
+                // the message.
+                if slot.messages.try_reserve(1).is_err() {
+                    return (Err(NtStatus::INSUFFICIENT_RESOURCES), Some(message));
+                }
+                while let Some(p) = slot.pending.pop_front() {
+                    complete(
+                        p.id(slot_ref),
+                        Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
+                    );
+                }
+                slot.messages.push_back(message);
+                slot.queued_bytes = queued;
+                self.budget_used = budget_used;
+                (Ok(len), None)
+            }
+        }
+    }
+
+    /// Whether a message of `len` bytes may be written through `handle`, and how it would go.
+    fn admit(&mut self, handle: &Handle, len: usize) -> Result<(SlotRef, Admission), NtStatus> {
         let slot_ref = match handle.kind {
             HandleKind::Client { slot, access } if access.write => slot,
             HandleKind::Client { .. } => return Err(NtStatus::ACCESS_DENIED),
@@ -567,8 +707,7 @@ impl Msfs {
             HandleKind::Server { .. } => return Err(NtStatus::ACCESS_DENIED),
             HandleKind::Root(_) => return Err(NtStatus::INVALID_DEVICE_REQUEST),
         };
-        let slot = live_mut(&mut self.entries, slot_ref).ok_or(NtStatus::FILE_FORCED_CLOSED)?;
-        let len = data.len();
+        let slot = live(&self.entries, slot_ref).ok_or(NtStatus::FILE_FORCED_CLOSED)?;
         // A length of 0xFFFFFFFF could not be told from MAILSLOT_NO_MESSAGE.
         let len32 = u32::try_from(len)
             .ok()
@@ -577,22 +716,9 @@ impl Msfs {
         if slot.max_message_size != 0 && len32 > slot.max_message_size {
             return Err(NtStatus::INVALID_PARAMETER);
         }
-
         if let Some(taker) = slot.pending.iter().position(|p| p.capacity >= len) {
-            for _ in 0..taker {
-                if let Some(p) = slot.pending.pop_front() {
-                    complete(
-                        p.id(slot_ref),
-                        Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
-                    );
-                }
-            }
-            if let Some(p) = slot.pending.pop_front() {
-                complete(p.id(slot_ref), Completion::Delivered(data));
-            }
-            return Ok(len);
+            return Ok((slot_ref, Admission::Deliver { taker }));
         }
-
         let len64 = u64::from(len32);
         let queued = slot.queued_bytes.saturating_add(len64);
         if slot.quota != 0 && queued > u64::from(slot.quota) {
@@ -603,21 +729,13 @@ impl Msfs {
             .checked_add(len64.saturating_add(MESSAGE_OVERHEAD))
             .filter(|&used| used <= self.budget_limit)
             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
-        let mut message = Vec::new();
-        message.try_reserve_exact(len).map_err(no_memory)?;
-        slot.messages.try_reserve(1).map_err(no_memory)?;
-
-        message.extend_from_slice(data);
-        while let Some(p) = slot.pending.pop_front() {
-            complete(
-                p.id(slot_ref),
-                Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
-            );
-        }
-        slot.messages.push_back(message);
-        slot.queued_bytes = queued;
-        self.budget_used = budget_used;
-        Ok(len)
+        Ok((
+            slot_ref,
+            Admission::Queue {
+                queued,
+                budget_used,
+            },
+        ))
     }
 
     /// Read one whole message into a buffer of `capacity` bytes (`IRP_MJ_READ`).
@@ -665,7 +783,7 @@ impl Msfs {
             self.budget_used = self
                 .budget_used
                 .saturating_sub(len64.saturating_add(MESSAGE_OVERHEAD));
-            return Ok(ReadOutcome::Message(Message(message)));
+            return Ok(ReadOutcome::Message(message));
         }
         let wait = match slot.read_timeout {
             0 => return Err(NtStatus::IO_TIMEOUT),
@@ -776,7 +894,7 @@ impl Msfs {
             HandleKind::Root(_) => return Err(NtStatus::INVALID_DEVICE_REQUEST),
         };
         let slot = live(&self.entries, slot_ref).ok_or(NtStatus::FILE_CLOSED)?;
-        let head: &[u8] = slot.messages.front().map_or(&[], |m| m.as_slice());
+        let head: &[u8] = slot.messages.front().map_or(&[], Message::as_bytes);
         let copied = core::cmp::min(head.len(), out.len());
         if let (Some(dst), Some(src)) = (out.get_mut(..copied), head.get(..copied)) {
             dst.copy_from_slice(src);
@@ -1019,7 +1137,7 @@ mod audit {
                         quota: s.quota,
                         read_timeout: s.read_timeout,
                         created: s.created,
-                        messages: s.messages.iter().cloned().collect(),
+                        messages: s.messages.iter().map(|m| m.as_bytes().to_vec()).collect(),
                         pending: s.pending.iter().map(|p| (p.seq, p.capacity)).collect(),
                     }),
                     SlabEntry::Free { .. } => None,

@@ -240,6 +240,35 @@ fn queued_write_fails_cleanly_and_makes_one_allocation_when_the_queue_has_room()
 }
 
 #[test]
+fn the_two_halves_of_a_write_allocate_nothing_but_the_queues_growth() {
+    // What a driver does under its lock: admit, then hand over a message made beforehand. With
+    // room in the queue neither half allocates; growing it is the only allocation, and its
+    // failure changes nothing.
+    for queued in [1, 4] {
+        let n = every_failure_point(
+            "admit and hand over",
+            || {
+                (
+                    world(queued, 0),
+                    msfs::Message::copy_from(b"payload").unwrap(),
+                )
+            },
+            |(w, _)| &w.e,
+            |(w, message)| {
+                let admitted = w.e.write_or_admit(&w.client, b"payload", |_, _| panic!())?;
+                assert_eq!(admitted, msfs::Written::NeedsMessage);
+                let message = std::mem::take(message);
+                let (r, back) = w.e.write_message(&w.client, message, |_, _| panic!());
+                // A refused message comes back to be freed after the lock.
+                assert_eq!(back.is_some(), r.is_err());
+                r
+            },
+        );
+        assert!(n <= 1, "after {queued} queued: {n} allocations");
+    }
+}
+
+#[test]
 fn write_that_fails_pending_reads_is_all_or_nothing() {
     // Pending reads with 1-byte buffers: the 7-byte message fits none, so they fail and the
     // message is queued, but only once its storage was obtained.

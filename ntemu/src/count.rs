@@ -6,7 +6,9 @@
 //! separately, while the driver holds a spin lock) or anywhere else (the emulated kernel). The
 //! signal's own instructions are not stepped (the kernel clears TF for the handler and
 //! restores it on return). The copy routines the driver imports (memcpy, memmove, memset) are
-//! the kernel's, so the bytes they move are counted beside the instructions.
+//! the kernel's: the bytes they move are counted, and they run unstepped ([`unstepped`]), as
+//! do the special pool's fills, which model no cost Windows has; the kernel instructions
+//! counted are the rest of the emulated kernel's work.
 //!
 //! Only the calling thread is stepped: an operation's figures are the work done on its
 //! thread (a write completing a pending read on the writer's thread counts it; a timer's DPC
@@ -27,6 +29,12 @@ pub struct Counts {
     pub driver_locked: u64,
     /// Instructions executed elsewhere (the emulated kernel and I/O manager).
     pub kernel: u64,
+    /// Instructions executed anywhere while the driver held a spin lock: its own and those of
+    /// the kernel routines it called under it.
+    pub all_locked: u64,
+    /// Pool allocations the driver made while it held a spin lock, and their bytes.
+    pub allocations_locked: u64,
+    pub allocated_locked: u64,
     /// Bytes the driver had the kernel copy or fill for it (memcpy, memmove, memset).
     pub copied: u64,
     /// Of those, bytes moved while the driver held a spin lock.
@@ -36,7 +44,16 @@ pub struct Counts {
 thread_local! {
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static COUNTS: Cell<Counts> = const {
-        Cell::new(Counts { driver: 0, driver_locked: 0, kernel: 0, copied: 0, copied_locked: 0 })
+        Cell::new(Counts {
+            driver: 0,
+            driver_locked: 0,
+            kernel: 0,
+            all_locked: 0,
+            allocations_locked: 0,
+            allocated_locked: 0,
+            copied: 0,
+            copied_locked: 0,
+        })
     };
 }
 
@@ -53,6 +70,9 @@ extern "C" fn on_trap(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_
     let in_driver = cpu::machine_addr() != 0 && machine::current().image.contains(rip);
     COUNTS.with(|c| {
         let mut n = c.get();
+        if cpu::spin_locks_held() > 0 {
+            n.all_locked += 1;
+        }
         if in_driver {
             n.driver += 1;
             if cpu::spin_locks_held() > 0 {
@@ -102,6 +122,31 @@ pub fn count<R>(f: impl FnOnce() -> R) -> (R, Counts) {
     set_trap_flag(false);
     ACTIVE.with(|a| a.set(false));
     (r, COUNTS.with(Cell::get))
+}
+
+/// Called by ExAllocatePool2: the driver asks for `size` bytes.
+pub fn allocating(size: usize) {
+    if !ACTIVE.with(Cell::get) || cpu::spin_locks_held() == 0 {
+        return;
+    }
+    COUNTS.with(|c| {
+        let mut v = c.get();
+        v.allocations_locked += 1;
+        v.allocated_locked += size as u64;
+        c.set(v);
+    });
+}
+
+/// Runs `f` without single-stepping it: the copy routines the driver imports run this way
+/// (their bytes are counted, not their instructions), so a large copy costs no traps.
+pub fn unstepped<R>(f: impl FnOnce() -> R) -> R {
+    if !ACTIVE.with(Cell::get) {
+        return f();
+    }
+    set_trap_flag(false);
+    let r = f();
+    set_trap_flag(true);
+    r
 }
 
 /// Called by the copy routines the driver imports: `n` bytes moved for it.

@@ -167,6 +167,7 @@ fn caller() -> usize {
 // ------------------------------------------------------------------------------------ pool
 
 extern "win64" fn ex_allocate_pool2(flags: u64, size: usize, tag: u32) -> usize {
+    crate::count::allocating(size);
     let m = machine::current();
     let irql = cpu::irql();
     let paged = flags & pool::POOL_FLAG_PAGED != 0;
@@ -540,19 +541,23 @@ extern "win64" fn mm_get_system_routine_address(name: usize) -> usize {
 /// pointers), so it is reported at the driver's call.
 extern "win64" fn memcpy(dst: usize, src: usize, n: usize) -> usize {
     crate::count::copied(n);
-    crate::seh::attributed(caller(), || {
-        // SAFETY: the driver's own pointers, as the C memmove contract takes them; an invalid
-        // one faults here and is reported at the driver's call (`seh::attributed`).
-        unsafe { std::ptr::copy(src as *const u8, dst as *mut u8, n) }
+    crate::count::unstepped(|| {
+        crate::seh::attributed(caller(), || {
+            // SAFETY: the driver's own pointers, as the C memmove contract takes them; an
+            // invalid one faults here and is reported at the driver's call (`seh::attributed`).
+            unsafe { std::ptr::copy(src as *const u8, dst as *mut u8, n) }
+        })
     });
     dst
 }
 
 extern "win64" fn memset(dst: usize, c: i32, n: usize) -> usize {
     crate::count::copied(n);
-    crate::seh::attributed(caller(), || {
-        // SAFETY: as in memcpy.
-        unsafe { std::ptr::write_bytes(dst as *mut u8, c as u8, n) }
+    crate::count::unstepped(|| {
+        crate::seh::attributed(caller(), || {
+            // SAFETY: as in memcpy.
+            unsafe { std::ptr::write_bytes(dst as *mut u8, c as u8, n) }
+        })
     });
     dst
 }

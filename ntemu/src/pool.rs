@@ -183,9 +183,9 @@ impl Pool {
         // SAFETY: the block's bytes were just mapped read-write (or allocated) for it alone.
         let raw = unsafe { Raw::new(block.addr, size) };
         if zero {
-            raw.fill(0, size, 0);
+            crate::count::unstepped(|| raw.fill(0, size, 0));
         } else {
-            raw.fill(0, size, 0xCD);
+            crate::count::unstepped(|| raw.fill(0, size, 0xCD));
         }
         let addr = block.addr;
         let mut st = self.lock();
@@ -229,7 +229,7 @@ impl Pool {
         };
         // SAFETY: the data pages were just made read-write and belong to this block alone.
         let region = unsafe { Raw::new(start, data_len) };
-        region.fill(0, data_len, FILL);
+        crate::count::unstepped(|| region.fill(0, data_len, FILL));
         Some(Block {
             addr,
             size,
@@ -259,7 +259,7 @@ impl Pool {
         }
         // SAFETY: `len` bytes just allocated for this block.
         let region = unsafe { Raw::new(p, len) };
-        region.fill(0, len, FILL);
+        crate::count::unstepped(|| region.fill(0, len, FILL));
         Some(Block {
             addr: p,
             size,
@@ -323,7 +323,7 @@ impl Pool {
         let (start, len) = block.region;
         // SAFETY: the block's region is still mapped read-write and owned by the pool.
         let region = unsafe { Raw::new(start, len) };
-        region.fill(0, len, POISON);
+        crate::count::unstepped(|| region.fill(0, len, POISON));
         let mut st = self.lock();
         st.live.remove(&addr);
         if block.special {

@@ -34,7 +34,8 @@ const SWITCHES: &[(&str, &[&str])] = &[
     ),
     // Dispatch at DISPATCH_LEVEL: the first PASSIVE_LEVEL-only call or paged touch stops it.
     ("dispatch_at_dispatch_level", &["0x0000000A", "0x000000D1"]),
-    // System buffers in paged pool: the driver copies a write's message under its spin lock.
+    // System buffers in paged pool: the driver answers GetMailslotInfo into the request's
+    // system buffer under its spin lock.
     ("paged_system_buffers", &["0x000000D1"]),
 ];
 
@@ -52,7 +53,7 @@ fn apply(m: &Machine, switch: &str) {
 }
 
 /// What the child runs: a plain workload that meets every switched behaviour (a write and a
-/// read, a timed read completed by a write, a cancelled read), then unload.
+/// read, a query, a timed read completed by a write, a cancelled read), then unload.
 #[test]
 #[ignore = "run by each_broken_behaviour_is_caught in a child process"]
 fn child_workload() {
@@ -74,6 +75,7 @@ fn child_workload() {
         api.read(server.raw(), 64).map_err(|e| e.0),
         Ok(b"one".to_vec())
     );
+    assert_eq!(api.info(server.raw()).map(|i| i.count), Ok(0));
     let mut timed = api.read_overlapped(server.raw(), 64);
     assert_eq!(timed.started(), Err(997));
     assert_eq!(api.write(client.raw(), b"two"), Ok(3));

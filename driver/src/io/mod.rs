@@ -49,8 +49,8 @@ use alloc::vec::Vec;
 
 use msfs::wire::FSCTL_MAILSLOT_PEEK;
 use msfs::{
-    Completion, Config, CreateParameters, DirQuery, Handle, Msfs, NtStatus, Peek, ReadId,
-    ReadOutcome, Wait,
+    Completion, Config, CreateParameters, DirQuery, Handle, Message, Msfs, NtStatus, Peek, ReadId,
+    ReadOutcome, Wait, Written,
 };
 use msfs_io::pending::{self, Armed, EngineLock, PendingRead, ReadState};
 use msfs_io::stack::{self, Request, StackWords};
@@ -59,7 +59,8 @@ use msfs_io::{access, info, Region, Reply};
 use crate::ffi::*;
 use crate::kernel::trace;
 
-/// The bytes all mailslots together may hold queued (payload plus 24 bytes per message).
+/// The bytes all mailslots together may hold queued (payload plus 16 bytes per message,
+/// `msfs::MESSAGE_OVERHEAD`).
 const BUDGET_BYTES: u64 = 64 << 20;
 /// `MM_HIGHEST_USER_ADDRESS + 1` on x64, used if `MmUserProbeAddress` cannot be resolved.
 const DEFAULT_USER_PROBE_ADDRESS: u64 = 0x7FFF_FFFF_0000;

@@ -93,7 +93,10 @@ pub(super) unsafe fn read(
     }
 }
 
-/// `IRP_MJ_WRITE`: one message from the system buffer.
+/// `IRP_MJ_WRITE`: one message from the system buffer, in two short holds of the lock with
+/// nothing proportional to the message inside either: the first lets a waiting read take the
+/// message (copied into its buffer after the lock) or refuses the write; otherwise the message
+/// is allocated and copied outside the lock and handed to the engine in the second.
 ///
 /// # Safety
 /// The IRP is ours; `file` its file object.
@@ -108,10 +111,29 @@ pub(super) unsafe fn write(
         Ok(pair) => pair,
         Err(s) => return Reply::error(s),
     };
+    let data: &[u8] = data;
     let mut winners = Winners::default();
     // SAFETY: the handle is read under the lock.
-    let result = engine.with(|m| m.write(unsafe { &*handle }, data, winners.sink()));
+    let admitted = engine.with(|m| m.write_or_admit(unsafe { &*handle }, data, winners.sink()));
     // SAFETY: the engine withdrew every listed read for this write.
     unsafe { winners.settle(data) };
+    match admitted {
+        Err(status) => return Reply::error(status),
+        Ok(Written::Delivered(n)) => return Reply::success(n),
+        Ok(Written::NeedsMessage) => {}
+    }
+    let message = match Message::copy_from(data) {
+        Ok(m) => m,
+        Err(status) => return Reply::error(status),
+    };
+    let mut winners = Winners::default();
+    // SAFETY: the handle is read under the lock.
+    let (result, unused) =
+        engine.with(|m| m.write_message(unsafe { &*handle }, message, winners.sink()));
+    // SAFETY: the engine withdrew every listed read for this write.
+    unsafe { winners.settle(data) };
+    // A message refused, or taken by a read that arrived between the two holds, is freed here,
+    // after the lock.
+    drop(unused);
     result.into()
 }

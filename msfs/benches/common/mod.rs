@@ -172,11 +172,16 @@ impl World {
     }
 }
 
-/// The floor: the bytes copied twice (into the queue, out to the reader).
-pub fn copy_twice(src: &[u8], a: &mut [u8], b: &mut [u8]) -> usize {
-    a[..src.len()].copy_from_slice(black_box(src));
-    b[..src.len()].copy_from_slice(black_box(&a[..src.len()]));
-    black_box(b[0..src.len()].len())
+/// The floor: what any queue of whole messages must do, and no more: a block of its own for
+/// the message, the bytes copied into it and out to the reader, the block freed. The engine
+/// does all of this and its bookkeeping besides, so it cannot beat the floor.
+pub fn copy_twice(src: &[u8], out: &mut [u8]) -> usize {
+    let mut block = Vec::with_capacity(src.len());
+    block.extend_from_slice(black_box(src));
+    let block = black_box(block.into_boxed_slice());
+    out[..src.len()].copy_from_slice(&block);
+    drop(block);
+    black_box(out[..src.len()].len())
 }
 
 /// An AF_UNIX datagram socket pair: a kernel round trip per message.
