@@ -19,6 +19,8 @@ pub const FILE_DEVICE_MAILSLOT: u32 = msfs_io::info::FILE_DEVICE_MAILSLOT;
 pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
 /// `IO_NO_INCREMENT` [M].
 pub const IO_NO_INCREMENT: i8 = 0;
+/// `IO_MAILSLOT_INCREMENT` (wdm.h): the priority boost for a thread whose mailslot read waited.
+pub const IO_MAILSLOT_INCREMENT: i8 = 2;
 /// `DPFLTR_IHVDRIVER_ID` and `DPFLTR_ERROR_LEVEL`: the debug-print filter of third-party drivers.
 pub const DPFLTR_IHVDRIVER_ID: u32 = 77;
 pub const DPFLTR_ERROR_LEVEL: u32 = 0;
@@ -229,6 +231,16 @@ extern "system" {
     pub fn MmGetSystemRoutineAddress(SystemRoutineName: *const UNICODE_STRING) -> *mut c_void;
 }
 
+#[cfg_attr(
+    target_os = "windows",
+    link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")
+)]
+extern "C" {
+    /// `MmUserProbeAddress`, the data export behind `MM_USER_PROBE_ADDRESS` [H]: the first
+    /// address a user-mode caller's buffer may not reach.
+    pub static MmUserProbeAddress: usize;
+}
+
 /// `DbgPrintEx`'s prototype, for the address resolved at entry.
 pub type DbgPrintExFn =
     unsafe extern "C" fn(ComponentId: u32, Level: u32, Format: *const u8, ...) -> u32;
@@ -376,6 +388,10 @@ mod layout {
     #[test]
     fn constants() {
         assert_eq!(POOL_TAG.to_le_bytes(), *b"RsMs");
+        assert_eq!(
+            windows_sys::Wdk::Storage::FileSystem::IO_MAILSLOT_INCREMENT,
+            IO_MAILSLOT_INCREMENT as u32
+        );
         assert_eq!(
             windows_sys::Win32::System::Ioctl::FILE_DEVICE_MAILSLOT,
             FILE_DEVICE_MAILSLOT

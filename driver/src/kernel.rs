@@ -39,10 +39,17 @@ unsafe impl GlobalAlloc for NonPagedPool {
 #[global_allocator]
 static ALLOCATOR: NonPagedPool = NonPagedPool;
 
-/// The linker expects this symbol in any image that may touch floating point.
-#[no_mangle]
-#[used]
-pub static _fltused: i32 = 0;
+// The linker expects `_fltused` (the MSVC ABI's marker that floating point is used) in any
+// image that may touch floating point. Defined in assembly so that, unlike a `#[no_mangle]`
+// static, it is not exported (tools/pecheck allows DriverEntry alone).
+core::arch::global_asm!(
+    ".section .rdata,\"dr\"",
+    ".globl _fltused",
+    ".p2align 2",
+    "_fltused:",
+    ".long 0",
+    ".text",
+);
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {

@@ -60,10 +60,9 @@ static BIND_INFO: Shared<WDF_BIND_INFO> = Shared(UnsafeCell::new(WDF_BIND_INFO {
     Module: null_mut(),
 }));
 
-/// The registry path saved at entry; bind and unbind both receive this copy, as the WDK stub does.
-const REGISTRY_PATH_CHARS: usize = 260;
-static REGISTRY_PATH_BUFFER: Shared<[u16; REGISTRY_PATH_CHARS]> =
-    Shared(UnsafeCell::new([0; REGISTRY_PATH_CHARS]));
+/// The registry path saved at entry, whole, in non-paged pool (a service's path has no length
+/// limit a fixed buffer could hold: a truncated copy would name another key); bind and unbind
+/// both receive this copy, as the WDK stub gives them its own.
 static REGISTRY_PATH: Shared<UNICODE_STRING> = Shared(UnsafeCell::new(UNICODE_STRING {
     Length: 0,
     MaximumLength: 0,
@@ -81,25 +80,51 @@ pub unsafe fn bind(
     // SAFETY: DriverEntry runs alone, so nothing else touches these statics; the I/O manager
     // passes a valid registry path whose Length bytes are readable.
     unsafe {
-        let buffer = &mut *REGISTRY_PATH_BUFFER.0.get();
         let source = &*registry_path;
-        let chars = core::cmp::min(usize::from(source.Length / 2), REGISTRY_PATH_CHARS - 1);
-        if !source.Buffer.is_null() {
-            core::ptr::copy_nonoverlapping(source.Buffer, buffer.as_mut_ptr(), chars);
-        }
+        let bytes = usize::from(source.Length & !1);
         let saved = &mut *REGISTRY_PATH.0.get();
-        saved.Buffer = buffer.as_mut_ptr();
-        saved.Length = (chars * 2) as u16;
-        saved.MaximumLength = (REGISTRY_PATH_CHARS * 2) as u16;
+        if bytes != 0 && !source.Buffer.is_null() {
+            let copy = ExAllocatePool2(POOL_FLAG_NON_PAGED, bytes, POOL_TAG).cast::<u16>();
+            if copy.is_null() {
+                return STATUS_INSUFFICIENT_RESOURCES;
+            }
+            core::ptr::copy_nonoverlapping(source.Buffer, copy, bytes / 2);
+            saved.Buffer = copy;
+        }
+        saved.Length = bytes as u16;
+        saved.MaximumLength = bytes as u16;
 
         let info = &mut *BIND_INFO.0.get();
         info.FuncTable = FUNCTIONS.as_ptr().cast::<c_void>();
-        WdfVersionBind(
+        let status = WdfVersionBind(
             driver_object,
             REGISTRY_PATH.0.get(),
             BIND_INFO.0.get(),
             GLOBALS.as_ptr(),
-        )
+        );
+        if status < 0 {
+            free_registry_path();
+        }
+        status
+    }
+}
+
+/// Frees the saved registry path.
+///
+/// # Safety
+/// From DriverEntry or unload, when neither bind nor unbind can use it any more.
+unsafe fn free_registry_path() {
+    // SAFETY: per the contract; the buffer, if any, is the pool block `bind` allocated.
+    unsafe {
+        let saved = &mut *REGISTRY_PATH.0.get();
+        if !saved.Buffer.is_null() {
+            ExFreePoolWithTag(saved.Buffer.cast(), POOL_TAG);
+        }
+        *saved = UNICODE_STRING {
+            Length: 0,
+            MaximumLength: 0,
+            Buffer: null_mut(),
+        };
     }
 }
 
@@ -112,9 +137,11 @@ pub unsafe fn unbind() {
     if globals.is_null() {
         return;
     }
-    // SAFETY: the same path and bind info given to WdfVersionBind, and its globals.
+    // SAFETY: the same path and bind info given to WdfVersionBind, and its globals; the path
+    // is not used after the unbind.
     unsafe {
         WdfVersionUnbind(REGISTRY_PATH.0.get(), BIND_INFO.0.get(), globals);
+        free_registry_path();
     }
     FUNCTIONS.store(null_mut(), Ordering::Release);
 }

@@ -98,6 +98,19 @@ pub const REGION_PATTERN: NtStatus = NtStatus::INVALID_PARAMETER;
 /// A CreateMailslot request without its parameter block.
 pub const REGION_CREATE_PARAMETERS: NtStatus = NtStatus::INVALID_PARAMETER;
 
+/// How a read whose buffer holds `buffer_len` bytes ends when handed a message of
+/// `message_len`: the length to copy and report, or STATUS_BUFFER_TOO_SMALL. The engine only
+/// hands a read a message that fits; the driver asks again before every copy, so no broken
+/// promise can complete a read with more bytes than its buffer holds (the I/O manager would copy
+/// that many bytes of pool to the caller).
+pub fn fits(message_len: usize, buffer_len: usize) -> Result<usize, NtStatus> {
+    if message_len <= buffer_len {
+        Ok(message_len)
+    } else {
+        Err(NtStatus::BUFFER_TOO_SMALL)
+    }
+}
+
 /// Whether `[address, address + length)` lies wholly in user space, below
 /// `user_probe_address` (the kernel's `MmUserProbeAddress`), as `ProbeForRead`/`ProbeForWrite`
 /// require before a user-mode caller's pointer is touched. A null address never passes; a
@@ -114,6 +127,15 @@ mod tests {
     use super::*;
 
     const LIMIT: u64 = 0x7FFF_FFFF_0000;
+
+    #[test]
+    fn a_read_never_reports_more_than_its_buffer() {
+        assert_eq!(fits(0, 0), Ok(0));
+        assert_eq!(fits(5, 5), Ok(5));
+        assert_eq!(fits(5, 64), Ok(5));
+        assert_eq!(fits(6, 5), Err(NtStatus::BUFFER_TOO_SMALL));
+        assert_eq!(fits(1, 0), Err(NtStatus::BUFFER_TOO_SMALL));
+    }
 
     #[test]
     fn user_ranges() {

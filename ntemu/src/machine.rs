@@ -37,6 +37,9 @@ pub struct Config {
     pub device_owner: Sid,
     /// Copy the driver's DbgPrintEx output to standard error as it happens.
     pub echo_debug_print: bool,
+    /// The service's registry path DriverEntry receives ([`REGISTRY_PATH`] unless a test
+    /// needs another, such as one longer than MAX_PATH).
+    pub registry_path: String,
 }
 
 impl Config {
@@ -46,6 +49,7 @@ impl Config {
             processors: 2,
             device_owner: Sid::local_system(),
             echo_debug_print: std::env::var_os("NTEMU_ECHO").is_some(),
+            registry_path: REGISTRY_PATH.to_string(),
         }
     }
 }
@@ -171,16 +175,25 @@ impl Machine {
         let targets: Vec<usize> = table.iter().map(|e| e.target).collect();
         let thunks =
             Thunks::build(&targets, exports::gate).map_err(|e| format!("building thunks: {e}"))?;
+        // A function import is bound to its export's gate entry; a data import (such as
+        // MmUserProbeAddress) to the variable itself, as the loader fills the IAT with the
+        // exported data's address.
         let image = Image::load(&config.image, &mut |module, name| {
             table
                 .iter()
-                .position(|e| exports::same_module(e.module, module) && e.name == name && !e.data)
-                .map(|i| thunks.entry(i))
+                .position(|e| exports::same_module(e.module, module) && e.name == name)
+                .map(|i| {
+                    if table[i].data {
+                        table[i].target
+                    } else {
+                        thunks.entry(i)
+                    }
+                })
         })?;
         let calls = (0..table.len()).map(|_| AtomicU64::new(0)).collect();
         let kmdf = Framework::new(kmdf_base, &thunks);
         let driver_object = system_block_in(&pool, layout::driver::SIZE, *b"Drv ");
-        let registry_path = unicode_in(&pool, REGISTRY_PATH);
+        let registry_path = unicode_in(&pool, &config.registry_path);
         let machine: &'static Machine = Box::leak(Box::new(Machine {
             config,
             image,

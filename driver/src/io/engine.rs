@@ -26,7 +26,6 @@ impl EngineLock for Engine {
 }
 
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(null_mut());
-pub(super) static USER_PROBE_ADDRESS: AtomicU64 = AtomicU64::new(DEFAULT_USER_PROBE_ADDRESS);
 
 pub(super) fn engine() -> Option<&'static Engine> {
     // SAFETY: set by `start` before the device exists, freed by `stop` after it is gone.
@@ -67,12 +66,6 @@ pub(super) unsafe fn rdrand(value: &mut u64) -> bool {
 
 /// Creates the engine; from DriverEntry, before the device exists.
 pub fn start() -> Result<(), NTSTATUS> {
-    let probe = crate::kernel::system_routine("MmUserProbeAddress");
-    if !probe.is_null() {
-        // SAFETY: MmUserProbeAddress is an exported ULONG_PTR variable of ntoskrnl.
-        let value = unsafe { probe.cast::<usize>().read() } as u64;
-        USER_PROBE_ADDRESS.store(value, Ordering::Relaxed);
-    }
     let msfs = Msfs::new(Config {
         budget_bytes: BUDGET_BYTES,
         hash_keys: hash_keys(),

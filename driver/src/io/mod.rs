@@ -32,7 +32,7 @@ mod read_write;
 use close::{cleanup, close};
 use create::create;
 use directory::query_directory;
-use engine::{engine, Engine, USER_PROBE_ADDRESS};
+use engine::{engine, Engine};
 pub use engine::{start, stop};
 use fsctl::fs_control;
 use information::{query_information, set_information};
@@ -43,7 +43,7 @@ use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::mem::MaybeUninit;
 use core::ptr::{addr_of_mut, null_mut, NonNull};
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use alloc::vec::Vec;
 
@@ -62,8 +62,6 @@ use crate::kernel::trace;
 /// The bytes all mailslots together may hold queued (payload plus 16 bytes per message,
 /// `msfs::MESSAGE_OVERHEAD`).
 const BUDGET_BYTES: u64 = 64 << 20;
-/// `MM_HIGHEST_USER_ADDRESS + 1` on x64, used if `MmUserProbeAddress` cannot be resolved.
-const DEFAULT_USER_PROBE_ADDRESS: u64 = 0x7FFF_FFFF_0000;
 
 const FILE_OPENED: usize = 1;
 const FILE_CREATED: usize = 2;
@@ -125,7 +123,8 @@ fn requestor_is_user(irp: *mut IRP) -> bool {
 }
 
 fn user_probe_address() -> u64 {
-    USER_PROBE_ADDRESS.load(Ordering::Relaxed)
+    // SAFETY: a ULONG_PTR ntoskrnl sets at boot and never changes.
+    unsafe { MmUserProbeAddress as u64 }
 }
 
 /// The engine handle of a file object (FsContext), set by our create.

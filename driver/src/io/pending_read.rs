@@ -15,6 +15,10 @@ pub(super) enum Won {
 pub(super) struct ReadCtx {
     pub(super) state: ReadState,
     pub(super) irp: *mut IRP,
+    /// The read's system buffer and its length, as the request gave them: a message is copied
+    /// into it only when it fits (`msfs_io::fits`).
+    pub(super) buffer: *mut u8,
+    pub(super) length: usize,
     pub(super) timed: bool,
     pub(super) due: i64,
     /// Written under the engine lock before the timer or the cancel routine is armed.
@@ -95,7 +99,8 @@ pub(super) unsafe fn complete_read(ctx: NonNull<ReadCtx>) {
         pool_free(ctx);
         (*irp).IoStatus.Anonymous.Status = status.0;
         (*irp).IoStatus.Information = information;
-        IofCompleteRequest(irp, IO_NO_INCREMENT);
+        // The reader waited: the boost MSFS gives a thread whose mailslot read completes.
+        IofCompleteRequest(irp, IO_MAILSLOT_INCREMENT);
     }
 }
 
@@ -168,19 +173,24 @@ impl Winners {
     pub(super) unsafe fn settle(self, data: &[u8]) {
         let mut next = self.0;
         while let Some(ctx) = NonNull::new(next) {
-            // SAFETY: per the contract we hold the engine's reference of each context.
+            // SAFETY: per the contract we hold the engine's reference of each context, so it and
+            // its IRP are live; its buffer is the IRP's system buffer of `length` bytes
+            // (non-null when `length` is not 0), which `n <= length` bytes fit.
             unsafe {
                 let c = ctx.as_ref();
                 next = *c.next.get();
                 let last = match *c.won.get() {
-                    Won::Deliver => {
-                        // The engine chose this read because its buffer holds the message.
-                        let dst = (*c.irp).AssociatedIrp.SystemBuffer.cast::<u8>();
-                        if !data.is_empty() && !dst.is_null() {
-                            core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
+                    // The engine chose this read because its buffer holds the message; checked
+                    // again before the copy, so a read never reports more than it holds.
+                    Won::Deliver => match msfs_io::fits(data.len(), c.length) {
+                        Ok(n) => {
+                            if n != 0 {
+                                core::ptr::copy_nonoverlapping(data.as_ptr(), c.buffer, n);
+                            }
+                            pending::settle(c, NtStatus::SUCCESS, n)
                         }
-                        pending::settle(c, NtStatus::SUCCESS, data.len())
-                    }
+                        Err(status) => pending::settle(c, status, 0),
+                    },
                     Won::Fail(status) => pending::settle(c, status, 0),
                 };
                 if last {

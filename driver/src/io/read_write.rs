@@ -19,6 +19,8 @@ pub(super) unsafe fn read(
         Ok(pair) => pair,
         Err(s) => return unsafe { complete(irp, Reply::error(s)) },
     };
+    // Where a write that finds this read pending will copy its message (see `pending_read`).
+    let (buffer_start, buffer_len) = (buffer.as_mut_ptr(), buffer.len());
     let mut created: Option<NonNull<ReadCtx>> = None;
     let mut cancelled_early = false;
     let outcome = engine.with(|m| {
@@ -32,6 +34,8 @@ pub(super) unsafe fn read(
             let ctx = pool_new(ReadCtx {
                 state: ReadState::new(timed),
                 irp,
+                buffer: buffer_start,
+                length: buffer_len,
                 timed,
                 due,
                 id: UnsafeCell::new(None),
@@ -70,12 +74,20 @@ pub(super) unsafe fn read(
     match outcome {
         Ok(ReadOutcome::Message(message)) => {
             let bytes = message.as_bytes();
-            let n = bytes.len();
-            if let Some(dst) = buffer.get_mut(..n) {
-                dst.copy_from_slice(bytes);
-            }
+            // Never report more than the buffer holds (msfs_io::fits), whatever the engine
+            // promised.
+            let reply = match msfs_io::fits(bytes.len(), buffer.len()) {
+                Ok(n) => match buffer.get_mut(..n) {
+                    Some(dst) => {
+                        dst.copy_from_slice(bytes);
+                        Reply::success(n)
+                    }
+                    None => Reply::error(NtStatus::BUFFER_TOO_SMALL),
+                },
+                Err(status) => Reply::error(status),
+            };
             // SAFETY: not pending; ours.
-            unsafe { complete(irp, Reply::success(n)) }
+            unsafe { complete(irp, reply) }
         }
         // SAFETY: not pending; ours.
         Err(status) => unsafe { complete(irp, Reply::error(status)) },

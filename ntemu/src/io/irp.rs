@@ -69,11 +69,33 @@ pub struct Irps {
     map: Mutex<HashMap<usize, IrpInfo>>,
     /// Counts completions, for tests.
     pub completed: std::sync::atomic::AtomicU64,
+    /// Completions by (major function, returned pending, priority boost), for tests.
+    boosts: Mutex<HashMap<(u8, bool, i8), u64>>,
 }
 
 impl Irps {
     fn lock(&self) -> MutexGuard<'_, HashMap<usize, IrpInfo>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn note_boost(&self, major: u8, pending: bool, boost: i8) {
+        *self
+            .boosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((major, pending, boost))
+            .or_default() += 1;
+    }
+
+    /// How many IRPs of `major` the driver completed with `boost`, among those it returned
+    /// pending (`pending`) or completed at once.
+    pub fn completions_with_boost(&self, major: u8, pending: bool, boost: i8) -> u64 {
+        self.boosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(major, pending, boost))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Marks an IRP as a synchronous API the I/O manager waits for itself.
@@ -407,7 +429,7 @@ fn complete(m: &'static Machine, irp: usize, boost: i8, caller: usize) {
     info.pending_returned = pending;
     info.status = status;
     info.information = information;
-    let _ = boost;
+    m.io.irps.note_boost(info.major, pending, boost);
     m.io.irps.completed.fetch_add(1, Ordering::Relaxed);
     if info.deferred && !pending {
         // IRP_DEFER_IO_COMPLETION: the dispatching thread finishes it when the routine returns.

@@ -56,8 +56,21 @@ pub extern "win64" fn wdf_version_bind(
     if driver_object != m.driver_object.addr || bind_info == 0 || globals_out == 0 {
         return STATUS_INVALID_PARAMETER;
     }
-    if read_unicode_string(registry_path).is_none() {
+    let Some(path) = read_unicode_string(registry_path) else {
         return STATUS_INVALID_PARAMETER;
+    };
+    // The framework keeps the path as the driver's (WdfDriverGetRegistryPath) and the loader
+    // finds the service's key with it: it must be the one DriverEntry was given, whole.
+    if path != m.config.registry_path {
+        bugcheck::stop(Stop::new(
+            bugcheck::NTEMU_CHECK,
+            [registry_path as u64, path.len() as u64, m.config.registry_path.len() as u64, 0],
+            format!(
+                "WdfVersionBind was given the registry path {path:?} ({} characters), not the {} characters DriverEntry received",
+                path.encode_utf16().count(),
+                m.config.registry_path.encode_utf16().count()
+            ),
+        ));
     }
     let size = mem::peek_u32(bind_info).unwrap_or(0);
     if size != BIND_INFO_SIZE_V1 && size != BIND_INFO_SIZE_V2 {

@@ -58,6 +58,46 @@ pub fn parse_allow_list(text: &str) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The names the image exports, read from IMAGE_EXPORT_DIRECTORY (NumberOfNames at 0x18,
+/// AddressOfNames at 0x20) directly: lld-link writes a directory size that `object`'s own
+/// export parser refuses.
+fn export_names(data: &[u8], file: &PeFile64) -> Result<Vec<String>, String> {
+    let Some(dir) = file
+        .data_directories()
+        .get(pe::IMAGE_DIRECTORY_ENTRY_EXPORT)
+        .filter(|d| d.virtual_address.get(LE) != 0)
+    else {
+        return Ok(Vec::new());
+    };
+    let sections = file.section_table();
+    let at = |rva: u32, len: usize| -> Result<&[u8], String> {
+        sections
+            .pe_data_at(data, rva)
+            .and_then(|d| d.get(..len))
+            .ok_or_else(|| format!("export data at RVA {rva:#x} is outside the image"))
+    };
+    let u32_at = |rva: u32| -> Result<u32, String> {
+        let b = at(rva, 4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let base = dir.virtual_address.get(LE);
+    let count = u32_at(base + 0x18)?;
+    let names = u32_at(base + 0x20)?;
+    if count > 4096 {
+        return Err(format!("{count} exported names"));
+    }
+    (0..count)
+        .map(|i| {
+            let name = u32_at(names + 4 * i)?;
+            let bytes = sections
+                .pe_data_at(data, name)
+                .ok_or_else(|| format!("export name at RVA {name:#x} is outside the image"))?;
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
+        })
+        .collect()
+}
+
 /// Every check on one image. `signed` also requires an Authenticode certificate table (its
 /// validity is checked with osslsigncode).
 pub fn check(
@@ -141,6 +181,14 @@ pub fn check(
             fail(format!("import from {dll} (only ntoskrnl.exe, hal.dll and wdfldr.sys may be imported): {name}"));
         } else if !allowed.contains(&(dll.clone(), name.clone())) {
             fail(format!("import {dll}!{name} is not in the allow-list"));
+        }
+    }
+
+    // A driver's only export may be its entry point: anything else (a marker symbol the linker
+    // needs, a helper) is surface other modules could bind to.
+    for name in export_names(data, &file)? {
+        if name != "DriverEntry" {
+            fail(format!("exports {name}: only DriverEntry may be exported"));
         }
     }
 
