@@ -427,6 +427,49 @@ fn write_round_trip(c: &mut Ctx<'_>) -> Result<(), Stop> {
     Ok(())
 }
 
+/// CreateMailslotW's handle is asynchronous, and ReadFile without an OVERLAPPED passes no byte
+/// offset: the I/O manager lets that through only for a file object flagged FO_MAILSLOT (or a
+/// pipe's, or a synchronous one).
+fn read_without_overlapped(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let (rel, s) = server(c, 0, 0)?;
+    let cl = client(c, &rel)?;
+    put(c, &cl, b"plain")?;
+    let got = take(c, "ReadFile(server, NULL OVERLAPPED)", &s, 16)?;
+    c.eq("message", got.as_slice(), b"plain".as_slice());
+    Ok(())
+}
+
+/// WriteFile without an OVERLAPPED on a client opened with FILE_FLAG_OVERLAPPED: no byte
+/// offset on an asynchronous file object again.
+fn write_without_overlapped(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
+    let (rel, s) = server(c, 0, 0)?;
+    let path = c.win32(&rel);
+    let cl = c.need(
+        "CreateFileW(FILE_FLAG_OVERLAPPED)",
+        api.open(&path, GENERIC_WRITE, SHARE_RW, true)
+            .map_err(codes::win32),
+    )?;
+    put(c, &cl, b"async")?;
+    let got = take(c, "server ReadFile", &s, 16)?;
+    c.eq("message", got.as_slice(), b"async".as_slice());
+    Ok(())
+}
+
+/// NtReadFile with a NULL ByteOffset on an asynchronous server handle (NtCreateMailslotFile
+/// without FILE_SYNCHRONOUS_IO_*): the message, at once.
+fn nt_read_null_offset(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
+    let (rel, s) = nt_server(c, GENERIC_READ | SYNCHRONIZE, 0, 0, Some(0))?;
+    let cl = client(c, &rel)?;
+    put(c, &cl, b"offset")?;
+    let mut io = api.nt_read(s.raw(), 16, true);
+    io.wait(2000);
+    c.eq("NtReadFile(NULL ByteOffset)", st(io.final_status()), st(0));
+    c.eq("data", io.data().as_slice(), b"offset".as_slice());
+    Ok(())
+}
+
 fn open_two_writers(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let (rel, s) = server(c, 0, 0)?;
     let a = client(c, &rel)?;
@@ -1399,6 +1442,12 @@ pub static ROWS: &[Row] = &[
         "W-T #15 [W]; MS-IPC"),
     row!("win32.write.round-trip", Win32, Assert, write_round_trip,
         "A client's 8-byte write is the server's next read", "8 bytes written, the same 8 read, then ERROR_SEM_TIMEOUT", "W-T #16, #18 [W]"),
+    row!("win32.read.no-overlapped", Win32, Assert, read_without_overlapped,
+        "ReadFile with a NULL OVERLAPPED on CreateMailslotW's (asynchronous) handle", "the message",
+        "MS-RF; ReactOS iofunc.c NtReadFile (a NULL ByteOffset needs FO_MAILSLOT) and msfs create.c"),
+    row!("win32.write.no-overlapped", Win32, Assert, write_without_overlapped,
+        "WriteFile with a NULL OVERLAPPED on a client opened with FILE_FLAG_OVERLAPPED", "the message arrives",
+        "MS-WF; ReactOS iofunc.c NtWriteFile (a NULL ByteOffset needs FO_MAILSLOT)"),
     row!("win32.open.two-writers", Win32, Assert, open_two_writers,
         "Two clients sharing read and write both open and write", "both succeed", "W-T #21 [W]"),
     row!("win32.order.fifo-boundaries", Win32, Assert, order_fifo_boundaries,
@@ -1473,6 +1522,9 @@ pub static ROWS: &[Row] = &[
     row!("nt.read.pending", Nt, Assert, nt_read_pending,
         "NtReadFile pends on a NULL-timeout slot until a client writes",
         "STATUS_PENDING, IOSB untouched, handle unsignalled; after \"data\": signalled, IOSB {SUCCESS, 4}", "W-T #36-37 [W]"),
+    row!("nt.read.null-offset", Nt, Assert, nt_read_null_offset,
+        "NtReadFile with a NULL ByteOffset on an asynchronous server handle", "STATUS_SUCCESS and the message",
+        "ReactOS iofunc.c NtReadFile; msfs create.c (FO_MAILSLOT)"),
     row!("nt.query.timeout-raw", Nt, Assert, nt_query_timeout_raw,
         "The query returns the stored raw ReadTimeout", "1000 ms -> -10,000,000; MAILSLOT_WAIT_FOREVER -> -1", "R-K32; WDK FltCreateMailslotFile"),
     row!("nt.create.values", Nt, Observe, nt_create_values,
