@@ -31,7 +31,7 @@ pub mod irp_mj {
     pub use msfs_io::stack::major::*;
 
     /// Every major function above, in the order they are registered.
-    pub const SERVED: [u8; 11] = [
+    pub const SERVED: [u8; 12] = [
         CREATE,
         CREATE_MAILSLOT,
         READ,
@@ -43,6 +43,7 @@ pub mod irp_mj {
         FILE_SYSTEM_CONTROL,
         DIRECTORY_CONTROL,
         QUERY_VOLUME_INFORMATION,
+        FLUSH_BUFFERS,
     ];
 }
 
@@ -413,6 +414,7 @@ mod layout {
             s::IRP_MJ_FILE_SYSTEM_CONTROL,
             s::IRP_MJ_DIRECTORY_CONTROL,
             s::IRP_MJ_QUERY_VOLUME_INFORMATION,
+            s::IRP_MJ_FLUSH_BUFFERS,
         ];
         assert_eq!(irp_mj::SERVED.map(u32::from), from_sys);
     }

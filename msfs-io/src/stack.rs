@@ -16,6 +16,7 @@ pub mod major {
     pub const WRITE: u8 = 0x04;
     pub const QUERY_INFORMATION: u8 = 0x05;
     pub const SET_INFORMATION: u8 = 0x06;
+    pub const FLUSH_BUFFERS: u8 = 0x09;
     pub const QUERY_VOLUME_INFORMATION: u8 = 0x0A;
     pub const DIRECTORY_CONTROL: u8 = 0x0C;
     pub const FILE_SYSTEM_CONTROL: u8 = 0x0D;
@@ -94,6 +95,8 @@ pub enum Request {
         code: u32,
         input: u64,
     },
+    /// `IRP_MJ_FLUSH_BUFFERS`: no parameters.
+    Flush,
     Cleanup,
     Close,
     /// Anything else: completed with this status and nothing changed.
@@ -146,6 +149,7 @@ pub fn decode(stack: &StackWords) -> Request {
             code: low(w2),
             input: w3,
         },
+        major::FLUSH_BUFFERS => Request::Flush,
         major::CLEANUP => Request::Cleanup,
         major::CLOSE => Request::Close,
         _ => Request::Refused(NtStatus::INVALID_DEVICE_REQUEST),
@@ -336,8 +340,12 @@ mod tests {
     fn other_majors_are_refused() {
         assert_eq!(decode(&stack(major::CLEANUP, 0, 0, &[])), Request::Cleanup);
         assert_eq!(decode(&stack(major::CLOSE, 0, 0, &[])), Request::Close);
+        assert_eq!(
+            decode(&stack(major::FLUSH_BUFFERS, 0, 0, &[])),
+            Request::Flush
+        );
         for m in [
-            0x01u8, 0x07, 0x08, 0x09, 0x0B, 0x0E, 0x0F, 0x10, 0x11, 0x14, 0x1B, 0xFF,
+            0x01u8, 0x07, 0x08, 0x0B, 0x0E, 0x0F, 0x10, 0x11, 0x14, 0x1B, 0xFF,
         ] {
             assert_eq!(
                 decode(&stack(m, 0, 0, &[])),

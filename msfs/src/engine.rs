@@ -843,6 +843,17 @@ impl Msfs {
         live(&self.entries, slot_ref).map(Slot::info).ok_or(gone)
     }
 
+    /// `IRP_MJ_FLUSH_BUFFERS` (FlushFileBuffers): nothing is ever buffered, since a write is
+    /// queued whole before it completes, so a flush of a live mailslot succeeds at once [choice].
+    /// STATUS_INVALID_DEVICE_REQUEST on the root; the errors of [`Msfs::query_info`] for a slot
+    /// that is gone.
+    pub fn flush(&self, handle: &Handle) -> Result<(), NtStatus> {
+        match handle.kind {
+            HandleKind::Root(_) => Err(NtStatus::INVALID_DEVICE_REQUEST),
+            _ => self.query_info(handle).map(|_| ()),
+        }
+    }
+
     /// What a handle designates, for the file-information classes the kernel layer answers
     /// (basic, standard, name). Same errors as [`Msfs::query_info`], except that the root
     /// is described too (no name, no time, nothing queued).

@@ -924,3 +924,18 @@ fn describe_reports_role_name_time_and_queued_bytes() {
     assert_eq!(e.describe(&s), Err(NtStatus::FILE_CLOSED));
     assert_eq!(e.describe(&c), Err(NtStatus::FILE_FORCED_CLOSED));
 }
+
+#[test]
+fn flush_succeeds_on_a_live_mailslot_and_nowhere_else() {
+    // [choice] Nothing is buffered (a write is queued whole before it completes).
+    let mut e = engine();
+    let s = server(&mut e, "\\flush", 0, Some(0));
+    let c = client(&mut e, "\\flush");
+    assert_eq!(e.flush(&c), Ok(()));
+    assert_eq!(e.flush(&s), Ok(()));
+    let root = e.open(&[], Access::READ).unwrap();
+    assert_eq!(e.flush(&root), Err(NtStatus::INVALID_DEVICE_REQUEST));
+    assert!(cleanup(&mut e, &s).is_empty());
+    assert_eq!(e.flush(&c), Err(NtStatus::FILE_FORCED_CLOSED));
+    assert_eq!(e.flush(&s), Err(NtStatus::FILE_CLOSED));
+}

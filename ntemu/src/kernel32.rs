@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use crate::io::create::{nt_create, CreateArgs, MailslotArgs, FILE_CREATE, FILE_OPEN};
 use crate::io::rw::{nt_read_file, nt_write_file, Caller};
-use crate::io::{info, services, Mode};
+use crate::io::{info, security, services, Mode};
 use crate::layout::object_attributes as oa;
 use crate::process::{Process, UserMem};
+use crate::se::Sid;
 
 pub const STATUS_PENDING: i32 = 0x103;
 pub const MAILSLOT_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
@@ -505,6 +506,52 @@ impl Kernel32 {
         } else {
             Ok(())
         }
+    }
+
+    /// FlushFileBuffers: NtFlushBuffersFile.
+    pub fn flush_file_buffers(&self, h: u64) -> Result<(), u32> {
+        let iosb = UserMem::new(16);
+        let status = security::nt_flush_buffers_file(self.caller(), h, iosb.addr);
+        if status >= 0 {
+            Ok(())
+        } else {
+            Err(dos_error(status))
+        }
+    }
+
+    /// GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION): NtQuerySecurityObject,
+    /// sized by a first call, as advapi32 makes it; the owner SID as a string.
+    pub fn security_owner(&self, h: u64) -> Result<String, u32> {
+        const OWNER_SECURITY_INFORMATION: u32 = 1;
+        let needed = UserMem::new(4);
+        let mut len = 0usize;
+        for _ in 0..2 {
+            let buf = UserMem::new(len.max(1));
+            let status = security::nt_query_security_object(
+                self.caller(),
+                h,
+                OWNER_SECURITY_INFORMATION,
+                buf.addr,
+                len as u32,
+                needed.addr,
+            );
+            if status == 0xC000_0023u32 as i32 && len == 0 {
+                len = needed.u32_at(0) as usize;
+                continue;
+            }
+            if status < 0 {
+                return Err(dos_error(status));
+            }
+            let sd = buf.read(0, len);
+            let owner = sd
+                .get(4..8)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            return sd
+                .get(owner as usize..)
+                .and_then(|b| Sid::from_bytes(b).map(|(sid, _)| format!("{sid:?}")))
+                .ok_or(1336); // ERROR_INVALID_SECURITY_DESCR
+        }
+        Err(dos_error(0xC000_0023u32 as i32))
     }
 
     pub fn close_handle(&self, h: u64) -> Result<(), u32> {

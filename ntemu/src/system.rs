@@ -247,6 +247,16 @@ impl System for Emulated {
         })
     }
 
+    fn flush(&self, h: RawHandle) -> Result<(), u32> {
+        self.enter();
+        self.k32.flush_file_buffers(h)
+    }
+
+    fn security_owner(&self, h: RawHandle) -> Result<String, u32> {
+        self.enter();
+        self.k32.security_owner(h)
+    }
+
     fn nt_create_mailslot(
         &self,
         n: &NtName<'_>,

@@ -703,6 +703,47 @@ fn write_orphaned_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
     Ok(())
 }
 
+/// FlushFileBuffers on a client and on the server. rsmailslot: a flush of a client succeeds
+/// (a write is queued whole before it completes: nothing is buffered); the server's handle has
+/// no write access, which the I/O manager requires of a flush.
+fn flush(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
+    let (rel, s) = server(c, 0, 0)?;
+    let cl = client(c, &rel)?;
+    c.choice(
+        "FlushFileBuffers(client)",
+        w32(&api.flush(cl.raw())),
+        "ok".into(),
+    );
+    c.choice(
+        "FlushFileBuffers(server)",
+        w32(&api.flush(s.raw())),
+        codes::win32(ERROR_ACCESS_DENIED),
+    );
+    Ok(())
+}
+
+/// GetSecurityInfo(OWNER) of a server and a client handle. rsmailslot serves no
+/// IRP_MJ_QUERY_SECURITY yet (per-mailslot descriptors are issue 14's), so the I/O manager
+/// answers for it with its world descriptor: Everyone (S-1-1-0) as the owner.
+fn security_owner(c: &mut Ctx<'_>) -> Result<(), Stop> {
+    let api = c.api;
+    let (rel, s) = server(c, 0, 0)?;
+    let cl = client(c, &rel)?;
+    let show = |r: Result<String, u32>| r.unwrap_or_else(codes::win32);
+    c.choice(
+        "owner of the server",
+        show(api.security_owner(s.raw())),
+        "S-1-1-0".into(),
+    );
+    c.choice(
+        "owner of a client",
+        show(api.security_owner(cl.raw())),
+        "S-1-1-0".into(),
+    );
+    Ok(())
+}
+
 fn name_released_with_client(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let api = c.api;
     let (rel, s) = server(c, 0, 0)?;
@@ -1483,6 +1524,14 @@ pub static ROWS: &[Row] = &[
     row!("win32.name.released-with-client", Win32, Observe, name_released_with_client,
         "The name after the server closes while a client is open", "unknown on Windows; rsmailslot: free at once, old client cut off",
         "research §7 (open question)"),
+    row!("win32.flush", Win32, Observe, flush,
+        "FlushFileBuffers on a client and on the server",
+        "unknown on Windows; rsmailslot: client ok (nothing is buffered), server ERROR_ACCESS_DENIED (no write access)",
+        "MS-FFB; ReactOS iofunc.c NtFlushBuffersFile (write access)"),
+    row!("win32.security.owner", Win32, Observe, security_owner,
+        "GetSecurityInfo(OWNER) of a server and a client",
+        "unknown on Windows; rsmailslot: S-1-1-0, the I/O manager's world descriptor (no per-mailslot security yet)",
+        "ReactOS file.c IopGetSetSecurityObject (world descriptor for drivers without security)"),
     row!("win32.name.recreate", Win32, Assert, name_recreate,
         "Re-creating a name after every handle closed", "succeeds, with no message of the old slot", "W-T [W]; MS-IPC reading-from-a-mailslot"),
     row!("win32.name.case-insensitive", Win32, Assert, name_case_insensitive,

@@ -190,6 +190,10 @@ pub trait System: Sync {
     fn dos_error(&self, status: i32) -> u32;
     /// An overlapped ReadFile (with its own event).
     fn read_overlapped(&self, h: RawHandle, len: usize) -> Box<dyn OverlappedRead + '_>;
+    /// FlushFileBuffers.
+    fn flush(&self, h: RawHandle) -> Result<(), u32>;
+    /// GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION): the owner's SID string.
+    fn security_owner(&self, h: RawHandle) -> Result<String, u32>;
 
     // ntdll
     /// NtCreateMailslotFile; `timeout` None passes a NULL ReadTimeout. The handle on success.
@@ -340,6 +344,14 @@ impl<'s> Api<'s> {
 
     pub fn read_overlapped(self, h: RawHandle, len: usize) -> Box<dyn OverlappedRead + 's> {
         self.0.read_overlapped(h, len)
+    }
+
+    pub fn flush(self, h: RawHandle) -> Result<(), u32> {
+        self.0.flush(h)
+    }
+
+    pub fn security_owner(self, h: RawHandle) -> Result<String, u32> {
+        self.0.security_owner(h)
     }
 
     pub fn nt_create_mailslot(

@@ -229,6 +229,12 @@ pub unsafe extern "system" fn preprocess(_device: WDFDEVICE, irp: *mut IRP) -> N
                 code,
                 ..
             } => fs_control(engine, irp, file, output_length, code),
+            // Nothing is buffered: a live mailslot's flush succeeds at once (Msfs::flush).
+            Request::Flush => match handle_of(file) {
+                // SAFETY: the handle is read under the lock.
+                Ok(h) => engine.with(|m| m.flush(&*h)).map(|()| 0).into(),
+                Err(s) => Reply::error(s),
+            },
             Request::Cleanup => cleanup(engine, file),
             Request::Close => close(engine, file),
             Request::Refused(status) => Reply::error(status),

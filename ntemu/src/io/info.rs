@@ -91,7 +91,7 @@ fn query_fs_class(class: u32) -> usize {
 
 /// The request of a query or set that the I/O manager waits for itself on an asynchronous
 /// file object (a local event and IRP_SYNCHRONOUS_API), or through the file object.
-fn synchronous_request(
+pub(super) fn synchronous_request(
     c: Caller<'_>,
     f: &Arc<super::file::FileObj>,
     iosb: usize,
@@ -105,7 +105,7 @@ fn synchronous_request(
     (irp, local)
 }
 
-fn wait_local(status: i32, local: &Option<Arc<Event>>, iosb: usize) -> i32 {
+pub(super) fn wait_local(status: i32, local: &Option<Arc<Event>>, iosb: usize) -> i32 {
     match local {
         Some(e) if status == STATUS_PENDING => {
             e.wait(None);

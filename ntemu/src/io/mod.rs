@@ -20,6 +20,7 @@ pub mod irp;
 pub mod locktime;
 pub mod objects;
 pub mod rw;
+pub mod security;
 pub mod services;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +48,8 @@ pub const STATUS_INVALID_INFO_CLASS: i32 = 0xC000_0003u32 as i32;
 pub const STATUS_INSUFFICIENT_RESOURCES: i32 = 0xC000_009Au32 as i32;
 pub const STATUS_NOT_FOUND: i32 = 0xC000_0225u32 as i32;
 pub const STATUS_CANCELLED: i32 = 0xC000_0120u32 as i32;
+pub const STATUS_BUFFER_TOO_SMALL: i32 = 0xC000_0023u32 as i32;
+pub const STATUS_BUFFER_OVERFLOW: i32 = 0x8000_0005u32 as i32;
 
 pub fn nt_error(status: i32) -> bool {
     (status as u32) >> 30 == 3

@@ -1,0 +1,178 @@
+//! NtFlushBuffersFile and NtQuerySecurityObject on a file handle: the two requests a mailslot
+//! program may send that the driver need not serve, as ReactOS's I/O manager makes them
+//! (iofunc.c NtFlushBuffersFile; file.c IopGetSetSecurityObject).
+//!
+//! A flush needs write or append access on a user-mode handle and becomes IRP_MJ_FLUSH_BUFFERS.
+//! A security query becomes IRP_MJ_QUERY_SECURITY with the caller's buffer as UserBuffer; when
+//! the driver answers STATUS_INVALID_DEVICE_REQUEST (it does not implement security), the I/O
+//! manager answers for it with a "world" descriptor: Everyone as owner and group, and a DACL
+//! granting Everyone everything (SeSetWorldSecurityDescriptor).
+
+use crate::layout::{flags as fl, irp as ir, stack as st};
+use crate::mem;
+use crate::pool::Owner;
+use crate::se::{Sid, ACCESS_SYSTEM_SECURITY, READ_CONTROL};
+
+use super::info::{synchronous_request, wait_local};
+use super::irp;
+use super::rw::{perform, probe, Caller, FILE_APPEND_DATA, FILE_WRITE_DATA};
+use super::*;
+
+const IRP_MJ_FLUSH_BUFFERS: u8 = 0x09;
+const IRP_MJ_QUERY_SECURITY: u8 = 0x14;
+const OWNER_SECURITY_INFORMATION: u32 = 0x1;
+const GROUP_SECURITY_INFORMATION: u32 = 0x2;
+const DACL_SECURITY_INFORMATION: u32 = 0x4;
+const SACL_SECURITY_INFORMATION: u32 = 0x8;
+const SE_DACL_PRESENT: u16 = 0x0004;
+const SE_SELF_RELATIVE: u16 = 0x8000;
+const GENERIC_ALL: u32 = 0x1000_0000;
+
+/// NtFlushBuffersFile.
+pub fn nt_flush_buffers_file(c: Caller<'_>, handle: u64, iosb: usize) -> i32 {
+    let (f, granted) = match c.process.file(handle, 0, c.user()) {
+        Ok(x) => x,
+        Err(s) => return s,
+    };
+    if c.user() {
+        if granted & (FILE_WRITE_DATA | FILE_APPEND_DATA) == 0 {
+            return STATUS_ACCESS_DENIED;
+        }
+        if let Err(s) = probe(c, iosb, 16, 4) {
+            return s;
+        }
+    }
+    let (irp, local) = synchronous_request(c, &f, iosb, None);
+    if local.is_some() {
+        irp.w32(ir::FLAGS, fl::IRP_SYNCHRONOUS_API as u32);
+    }
+    let sl = irp::next_stack(&irp);
+    sl.w8(st::MAJOR, IRP_MJ_FLUSH_BUFFERS);
+    sl.w64(st::FILE_OBJECT, f.addr() as u64);
+    let status = perform(c, &f, &irp, Vec::new());
+    wait_local(status, &local, iosb)
+}
+
+/// NtQuerySecurityObject on a file handle: the status, and the length the descriptor needs
+/// (written to `length_needed` too).
+pub fn nt_query_security_object(
+    c: Caller<'_>,
+    handle: u64,
+    information: u32,
+    buffer: usize,
+    length: u32,
+    length_needed: usize,
+) -> i32 {
+    let mut access = 0;
+    if information
+        & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION)
+        != 0
+    {
+        access |= READ_CONTROL;
+    }
+    if information & SACL_SECURITY_INFORMATION != 0 {
+        access |= ACCESS_SYSTEM_SECURITY;
+    }
+    if let Err(s) =
+        probe(c, buffer, length as usize, 4).and_then(|()| probe(c, length_needed, 4, 4))
+    {
+        return s;
+    }
+    let (f, _) = match c.process.file(handle, access, c.user()) {
+        Ok(x) => x,
+        Err(s) => return s,
+    };
+    // The request's own status block, in kernel memory: the caller gets a length, not an IOSB.
+    let m = c.machine();
+    let Some(iosb) = m.pool.allocate(
+        16,
+        u32::from_le_bytes(*b"SIos"),
+        Owner::System,
+        false,
+        0,
+        true,
+    ) else {
+        return STATUS_INSUFFICIENT_RESOURCES;
+    };
+    let status = query_through(c, &f, iosb, information, buffer, length, length_needed);
+    m.pool.free(iosb, None, 0, &|_, _| None);
+    status
+}
+
+/// The IRP of a security query, and the I/O manager's answer when the driver has none.
+fn query_through(
+    c: Caller<'_>,
+    f: &std::sync::Arc<super::file::FileObj>,
+    iosb: usize,
+    information: u32,
+    buffer: usize,
+    length: u32,
+    length_needed: usize,
+) -> i32 {
+    let (irp, local) = synchronous_request(c, f, iosb, None);
+    if local.is_some() {
+        irp.w32(ir::FLAGS, fl::IRP_SYNCHRONOUS_API as u32);
+    }
+    irp.w64(ir::USER_BUFFER, buffer as u64);
+    let sl = irp::next_stack(&irp);
+    sl.w8(st::MAJOR, IRP_MJ_QUERY_SECURITY);
+    sl.w64(st::FILE_OBJECT, f.addr() as u64);
+    sl.w32(st::QUERY_SECURITY_INFORMATION, information);
+    sl.w32(st::QUERY_SECURITY_LENGTH, length);
+    let status = wait_local(perform(c, f, &irp, Vec::new()), &local, iosb);
+    if status == STATUS_INVALID_DEVICE_REQUEST {
+        // The driver does not implement security: the I/O manager's world descriptor.
+        let sd = world_descriptor(information);
+        mem::copy_out(length_needed, &(sd.len() as u32).to_le_bytes());
+        if (length as usize) < sd.len() {
+            return STATUS_BUFFER_TOO_SMALL;
+        }
+        return if mem::copy_out(buffer, &sd) {
+            STATUS_SUCCESS
+        } else {
+            STATUS_ACCESS_VIOLATION
+        };
+    }
+    let needed = mem::peek_u64(iosb + 8).unwrap_or(0) as u32;
+    mem::copy_out(length_needed, &needed.to_le_bytes());
+    if status == STATUS_BUFFER_OVERFLOW {
+        STATUS_BUFFER_TOO_SMALL
+    } else {
+        status
+    }
+}
+
+/// SeSetWorldSecurityDescriptor's self-relative descriptor for `information`.
+fn world_descriptor(information: u32) -> Vec<u8> {
+    let world = Sid::everyone().to_bytes();
+    let mut sd = vec![0u8; 20];
+    sd[0] = 1; // SECURITY_DESCRIPTOR_REVISION
+    let mut control = SE_SELF_RELATIVE;
+    let place = |sd: &mut Vec<u8>, at: usize, bytes: &[u8]| {
+        let offset = sd.len() as u32;
+        sd[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+        sd.extend_from_slice(bytes);
+    };
+    if information & OWNER_SECURITY_INFORMATION != 0 {
+        place(&mut sd, 4, &world);
+    }
+    if information & GROUP_SECURITY_INFORMATION != 0 {
+        place(&mut sd, 8, &world);
+    }
+    if information & DACL_SECURITY_INFORMATION != 0 {
+        control |= SE_DACL_PRESENT;
+        // ACL (revision 2, one ACE) holding ACCESS_ALLOWED_ACE {GENERIC_ALL, Everyone}.
+        let ace_len = 8 + world.len();
+        let mut acl = vec![2u8, 0];
+        acl.extend_from_slice(&((8 + ace_len) as u16).to_le_bytes());
+        acl.extend_from_slice(&1u16.to_le_bytes());
+        acl.extend_from_slice(&0u16.to_le_bytes());
+        acl.extend_from_slice(&[0, 0]);
+        acl.extend_from_slice(&(ace_len as u16).to_le_bytes());
+        acl.extend_from_slice(&GENERIC_ALL.to_le_bytes());
+        acl.extend_from_slice(&world);
+        place(&mut sd, 16, &acl);
+    }
+    sd[2..4].copy_from_slice(&control.to_le_bytes());
+    sd
+}
