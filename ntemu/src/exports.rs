@@ -3,8 +3,6 @@
 //! function table's entries by index. Each export is reached through its own entry in
 //! `thunks`, whose gate ([`gate`]) records the caller and checks the IRQL before the call.
 
-use std::sync::atomic::Ordering;
-
 use crate::bugcheck::{self, Stop};
 use crate::cpu;
 use crate::machine;
@@ -44,9 +42,6 @@ pub extern "win64" fn gate(caller: usize, index: u32, rsp: usize, rbp: usize) {
     cpu::note_call(caller, index, rsp, rbp);
     let m = machine::current();
     let i = index as usize;
-    if let Some(counter) = m.calls.get(i) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
     let Some(e) = m.exports.get(i) else { return };
     let irql = cpu::irql();
     if irql > e.max_irql {

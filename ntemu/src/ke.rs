@@ -58,7 +58,6 @@ pub struct Dispatcher {
     stopping: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
     pub broken: Broken,
-    pub dpcs_run: AtomicU64,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -75,7 +74,6 @@ impl Dispatcher {
             stopping: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
             broken: Broken::default(),
-            dpcs_run: AtomicU64::new(0),
         }
     }
 
@@ -213,7 +211,6 @@ impl Dispatcher {
             let f: DeferredRoutine = std::mem::transmute(routine as usize);
             f(dpc, context as usize, a1 as usize, a2 as usize);
         }
-        self.dpcs_run.fetch_add(1, Ordering::Relaxed);
         if cpu::irql() != cpu::DISPATCH_LEVEL || cpu::spin_locks_held() != 0 {
             bugcheck::stop(
                 Stop::new(

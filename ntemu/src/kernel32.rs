@@ -535,7 +535,7 @@ impl Kernel32 {
                 len as u32,
                 needed.addr,
             );
-            if status == 0xC000_0023u32 as i32 && len == 0 {
+            if status == crate::io::STATUS_BUFFER_TOO_SMALL && len == 0 {
                 len = needed.u32_at(0) as usize;
                 continue;
             }
@@ -551,7 +551,7 @@ impl Kernel32 {
                 .and_then(|b| Sid::from_bytes(b).map(|(sid, _)| format!("{sid:?}")))
                 .ok_or(1336); // ERROR_INVALID_SECURITY_DESCR
         }
-        Err(dos_error(0xC000_0023u32 as i32))
+        Err(dos_error(crate::io::STATUS_BUFFER_TOO_SMALL))
     }
 
     pub fn close_handle(&self, h: u64) -> Result<(), u32> {

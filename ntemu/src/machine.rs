@@ -72,8 +72,6 @@ pub struct Machine {
     pub image: Image,
     pub thunks: Thunks,
     pub exports: Vec<Export>,
-    /// Calls of each export (same index).
-    pub calls: Vec<AtomicU64>,
     pub pool: Pool,
     pub ke: Arc<Dispatcher>,
     pub kmdf: Framework,
@@ -190,7 +188,6 @@ impl Machine {
                     }
                 })
         })?;
-        let calls = (0..table.len()).map(|_| AtomicU64::new(0)).collect();
         let kmdf = Framework::new(kmdf_base, &thunks);
         let driver_object = system_block_in(&pool, layout::driver::SIZE, *b"Drv ");
         let registry_path = unicode_in(&pool, &config.registry_path);
@@ -199,7 +196,6 @@ impl Machine {
             image,
             thunks,
             exports: table,
-            calls,
             pool,
             ke: Arc::new(Dispatcher::new()),
             kmdf,
@@ -384,14 +380,6 @@ impl Machine {
     /// Stops the machine's threads (after unload, or to abandon it).
     pub fn shutdown(&self) {
         self.ke.shutdown();
-    }
-
-    /// Calls of one export so far.
-    pub fn calls_of(&self, name: &str) -> u64 {
-        self.exports
-            .iter()
-            .position(|e| e.name == name)
-            .map_or(0, |i| self.calls[i].load(Ordering::Relaxed))
     }
 }
 

@@ -14,7 +14,7 @@
 //! from an ordinary allocation with guard bytes checked at free, as Verifier falls back to
 //! normal pool when special pool runs out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -128,7 +128,6 @@ pub struct Pool {
     pub fail_at: AtomicU64,
     /// When set, ExFreePoolWithTag ignores every call (a switch of the self-checks).
     pub drop_frees: std::sync::atomic::AtomicBool,
-    pub peak_driver_bytes: AtomicUsize,
 }
 
 impl Pool {
@@ -193,15 +192,6 @@ impl Pool {
             st.special_live += 1;
         }
         st.live.insert(addr, block);
-        if owner == Owner::Driver {
-            let bytes: usize = st
-                .live
-                .values()
-                .filter(|b| b.owner == Owner::Driver)
-                .map(|b| b.size)
-                .sum();
-            self.peak_driver_bytes.fetch_max(bytes, Ordering::Relaxed);
-        }
         Some(addr)
     }
 
@@ -464,16 +454,5 @@ impl Pool {
             .filter(|b| b.owner == Owner::Driver)
             .cloned()
             .collect()
-    }
-
-    /// Live blocks by tag, for a usage report.
-    pub fn by_tag(&self) -> HashMap<String, (usize, usize)> {
-        let mut m: HashMap<String, (usize, usize)> = HashMap::new();
-        for b in self.lock().live.values() {
-            let e = m.entry(tag_text(b.tag)).or_default();
-            e.0 += 1;
-            e.1 += b.size;
-        }
-        m
     }
 }

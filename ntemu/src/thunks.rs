@@ -3,7 +3,7 @@
 //! Each export gets a small piece of machine code of its own, so that every call the driver
 //! makes into the emulated kernel passes one gate first: it records which export was called
 //! and from where (the return address, naming the driver function and offset in any report),
-//! counts the call, and checks the caller's IRQL against the export's documented maximum,
+//! and checks the caller's IRQL against the export's documented maximum,
 //! before jumping to the implementation with the caller's arguments untouched. The gate also
 //! keeps the driver's RSP and RBP at the call, so a report made inside the kernel can unwind
 //! the driver's stack from the return address.

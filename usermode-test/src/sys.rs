@@ -478,9 +478,10 @@ fn marked_iosb() -> IO_STATUS_BLOCK {
 }
 
 fn iosb_of(iosb: &IO_STATUS_BLOCK) -> Iosb {
+    // SAFETY: both union members are plain integers; Status is what the kernel writes.
+    let status = unsafe { iosb.Anonymous.Status };
     Iosb {
-        // SAFETY: both union members are plain integers; Status is what the kernel writes.
-        status: unsafe { iosb.Anonymous.Status },
+        status,
         information: iosb.Information,
     }
 }

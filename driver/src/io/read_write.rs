@@ -76,14 +76,13 @@ pub(super) unsafe fn read(
             let bytes = message.as_bytes();
             // Never report more than the buffer holds (msfs_io::fits), whatever the engine
             // promised.
-            let reply = match msfs_io::fits(bytes.len(), buffer.len()) {
-                Ok(n) => match buffer.get_mut(..n) {
-                    Some(dst) => {
-                        dst.copy_from_slice(bytes);
-                        Reply::success(n)
-                    }
-                    None => Reply::error(NtStatus::BUFFER_TOO_SMALL),
-                },
+            let fitted = msfs_io::fits(bytes.len(), buffer.len())
+                .and_then(|n| buffer.get_mut(..n).ok_or(NtStatus::BUFFER_TOO_SMALL));
+            let reply = match fitted {
+                Ok(dst) => {
+                    dst.copy_from_slice(bytes);
+                    Reply::success(bytes.len())
+                }
                 Err(status) => Reply::error(status),
             };
             // SAFETY: not pending; ours.

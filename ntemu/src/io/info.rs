@@ -90,18 +90,23 @@ fn query_fs_class(class: u32) -> usize {
 }
 
 /// The request of a query or set that the I/O manager waits for itself on an asynchronous
-/// file object (a local event and IRP_SYNCHRONOUS_API), or through the file object.
+/// file object (a local event and IRP_SYNCHRONOUS_API), or through the file object. `flags`
+/// are the IRP's other flags.
 pub(super) fn synchronous_request(
     c: Caller<'_>,
     f: &Arc<super::file::FileObj>,
     iosb: usize,
     output_len: Option<usize>,
+    flags: u32,
 ) -> (crate::mem::Raw, Option<Arc<Event>>) {
     let local = (!f.synchronous).then(|| Arc::new(Event::new(false, false)));
     let irp = new_irp(c, f, iosb, local.clone(), output_len);
+    let mut flags = flags;
     if local.is_some() {
         c.machine().io.irps.set_synchronous_api(irp.addr);
+        flags |= fl::IRP_SYNCHRONOUS_API as u32;
     }
+    irp.w32(ir::FLAGS, flags);
     (irp, local)
 }
 
@@ -150,12 +155,13 @@ pub fn nt_query_information_file(
     if let Some(bytes) = own {
         return answer(buffer, iosb, &bytes);
     }
-    buffered_query(
+    buffered_request(
         c,
         &f,
         iosb,
         buffer,
         length,
+        None,
         (0x05, st::QUERY_FILE_LENGTH, st::QUERY_FILE_CLASS, class),
     )
 }
@@ -172,15 +178,17 @@ fn answer(buffer: usize, iosb: usize, bytes: &[u8]) -> i32 {
     STATUS_SUCCESS
 }
 
-/// The IRP of a buffered query (file or volume information): a system buffer of the caller's
-/// length, copied back on completion, waited for as a synchronous request. `what` is the
-/// major function, the stack offsets of its length and class, and the class.
-fn buffered_query(
+/// The IRP of a buffered query or set (file or volume information): a system buffer of the
+/// caller's length, holding the set's `input` or copied back to the caller on completion,
+/// waited for as a synchronous request. `what` is the major function, the stack offsets of
+/// its length and class, and the class.
+fn buffered_request(
     c: Caller<'_>,
     f: &Arc<super::file::FileObj>,
     iosb: usize,
     buffer: usize,
     length: u32,
+    input: Option<&[u8]>,
     what: (u8, usize, usize, u32),
 ) -> i32 {
     let (major, length_at, class_at, class) = what;
@@ -189,17 +197,21 @@ fn buffered_query(
         Ok(a) => a,
         Err(s) => return s,
     };
-    let (irp, local) = synchronous_request(c, f, iosb, Some(length as usize));
+    let mut flags =
+        (fl::IRP_BUFFERED_IO | fl::IRP_DEALLOCATE_BUFFER | fl::IRP_DEFER_IO_COMPLETION) as u32;
+    let output_len = match input {
+        Some(data) => {
+            mem::copy_out(sysbuf, data);
+            None
+        }
+        None => {
+            flags |= fl::IRP_INPUT_OPERATION as u32;
+            Some(length as usize)
+        }
+    };
+    let (irp, local) = synchronous_request(c, f, iosb, output_len, flags);
     irp.w64(ir::SYSTEM_BUFFER, sysbuf as u64);
     irp.w64(ir::USER_BUFFER, buffer as u64);
-    let mut flags = (fl::IRP_BUFFERED_IO
-        | fl::IRP_DEALLOCATE_BUFFER
-        | fl::IRP_INPUT_OPERATION
-        | fl::IRP_DEFER_IO_COMPLETION) as u32;
-    if local.is_some() {
-        flags |= fl::IRP_SYNCHRONOUS_API as u32;
-    }
-    irp.w32(ir::FLAGS, flags);
     let sl = irp::next_stack(&irp);
     sl.w8(st::MAJOR, major);
     sl.w64(st::FILE_OBJECT, f.addr() as u64);
@@ -217,7 +229,6 @@ pub fn nt_set_information_file(
     length: u32,
     class: u32,
 ) -> i32 {
-    let m = c.machine();
     let len = length as usize;
     let (min, access) = set_class(class);
     if c.user() {
@@ -240,28 +251,15 @@ pub fn nt_set_information_file(
         Ok(d) => d,
         Err(s) => return s,
     };
-    let mut paged = Vec::new();
-    let sysbuf = match system_buffer(m, len.max(1), &mut paged) {
-        Ok(a) => a,
-        Err(s) => return s,
-    };
-    mem::copy_out(sysbuf, &data);
-    let (irp, local) = synchronous_request(c, &f, iosb, None);
-    irp.w64(ir::SYSTEM_BUFFER, sysbuf as u64);
-    irp.w64(ir::USER_BUFFER, buffer as u64);
-    let mut flags =
-        (fl::IRP_BUFFERED_IO | fl::IRP_DEALLOCATE_BUFFER | fl::IRP_DEFER_IO_COMPLETION) as u32;
-    if local.is_some() {
-        flags |= fl::IRP_SYNCHRONOUS_API as u32;
-    }
-    irp.w32(ir::FLAGS, flags);
-    let sl = irp::next_stack(&irp);
-    sl.w8(st::MAJOR, 0x06);
-    sl.w64(st::FILE_OBJECT, f.addr() as u64);
-    sl.w32(st::SET_FILE_LENGTH, length);
-    sl.w32(st::SET_FILE_CLASS, class);
-    let status = perform(c, &f, &irp, paged);
-    wait_local(status, &local, iosb)
+    buffered_request(
+        c,
+        &f,
+        iosb,
+        buffer,
+        length,
+        Some(&data),
+        (0x06, st::SET_FILE_LENGTH, st::SET_FILE_CLASS, class),
+    )
 }
 
 pub fn nt_query_volume_information_file(
@@ -300,12 +298,13 @@ pub fn nt_query_volume_information_file(
         out[4..].copy_from_slice(&f.device.characteristics().to_le_bytes());
         return answer(buffer, iosb, &out);
     }
-    buffered_query(
+    buffered_request(
         c,
         &f,
         iosb,
         buffer,
         length,
+        None,
         (0x0A, st::QUERY_VOLUME_LENGTH, st::QUERY_VOLUME_CLASS, class),
     )
 }

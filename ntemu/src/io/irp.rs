@@ -67,8 +67,6 @@ pub struct IrpInfo {
 #[derive(Debug, Default)]
 pub struct Irps {
     map: Mutex<HashMap<usize, IrpInfo>>,
-    /// Counts completions, for tests.
-    pub completed: std::sync::atomic::AtomicU64,
     /// Completions by (major function, returned pending, priority boost), for tests.
     boosts: Mutex<HashMap<(u8, bool, i8), u64>>,
 }
@@ -103,11 +101,6 @@ impl Irps {
         if let Some(i) = self.lock().get_mut(&irp) {
             i.synchronous_api = true;
         }
-    }
-
-    /// IRPs not yet completed.
-    pub fn outstanding(&self) -> usize {
-        self.lock().values().filter(|i| !i.completed).count()
     }
 }
 
@@ -430,7 +423,6 @@ fn complete(m: &'static Machine, irp: usize, boost: i8, caller: usize) {
     info.status = status;
     info.information = information;
     m.io.irps.note_boost(info.major, pending, boost);
-    m.io.irps.completed.fetch_add(1, Ordering::Relaxed);
     if info.deferred && !pending {
         // IRP_DEFER_IO_COMPLETION: the dispatching thread finishes it when the routine returns.
         return;

@@ -119,14 +119,6 @@ impl Namespace {
             .collect()
     }
 
-    pub fn device_count_of(&self, driver: usize) -> usize {
-        self.lock()
-            .by_addr
-            .values()
-            .filter(|d| d.driver == driver)
-            .count()
-    }
-
     /// Devices of drivers other than the emulator's own (the disk).
     pub fn device_count(&self) -> usize {
         self.lock()
@@ -148,14 +140,6 @@ impl Namespace {
 
     pub fn remove_link(&self, name: &str) -> bool {
         self.lock().links.remove(&key(&canonical(name))).is_some()
-    }
-
-    pub fn link_count(&self) -> usize {
-        self.lock().links.len()
-    }
-
-    pub fn has_link(&self, name: &str) -> bool {
-        self.lock().links.contains_key(&key(&canonical(name)))
     }
 
     /// Resolves an absolute name to a device and the rest of the path (empty, or starting with

@@ -8,7 +8,7 @@
 //! manager answers for it with a "world" descriptor: Everyone as owner and group, and a DACL
 //! granting Everyone everything (SeSetWorldSecurityDescriptor).
 
-use crate::layout::{flags as fl, irp as ir, stack as st};
+use crate::layout::{irp as ir, stack as st};
 use crate::mem;
 use crate::pool::Owner;
 use crate::se::{Sid, ACCESS_SYSTEM_SECURITY, READ_CONTROL};
@@ -42,10 +42,7 @@ pub fn nt_flush_buffers_file(c: Caller<'_>, handle: u64, iosb: usize) -> i32 {
             return s;
         }
     }
-    let (irp, local) = synchronous_request(c, &f, iosb, None);
-    if local.is_some() {
-        irp.w32(ir::FLAGS, fl::IRP_SYNCHRONOUS_API as u32);
-    }
+    let (irp, local) = synchronous_request(c, &f, iosb, None, 0);
     let sl = irp::next_stack(&irp);
     sl.w8(st::MAJOR, IRP_MJ_FLUSH_BUFFERS);
     sl.w64(st::FILE_OBJECT, f.addr() as u64);
@@ -109,10 +106,7 @@ fn query_through(
     length: u32,
     length_needed: usize,
 ) -> i32 {
-    let (irp, local) = synchronous_request(c, f, iosb, None);
-    if local.is_some() {
-        irp.w32(ir::FLAGS, fl::IRP_SYNCHRONOUS_API as u32);
-    }
+    let (irp, local) = synchronous_request(c, f, iosb, None, 0);
     irp.w64(ir::USER_BUFFER, buffer as u64);
     let sl = irp::next_stack(&irp);
     sl.w8(st::MAJOR, IRP_MJ_QUERY_SECURITY);
