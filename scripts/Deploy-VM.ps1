@@ -9,11 +9,12 @@
       1. checks test signing is in force (or, with -PrepareTestSigning, runs
          Enable-TestSigning.ps1 there, restarts the VM and waits for it);
       2. runs Install-Driver.ps1 on the copied package;
-      3. runs usermode-test.exe --namespace native and --namespace rsmailslot, each with --json;
+      3. runs usermode-test.exe --namespace native and --namespace rsmailslot, each with --json,
+         then the same with usermode-test-x86.exe (the 32-bit build, a WoW64 caller);
       4. with -Bench, runs usermode-test.exe --bench against both namespaces.
-    Then it brings both JSON files back to -OutputPath and prints one line per row: the
-    native result, the rsmailslot result, and what each observe row saw. It ends with both
-    closing lines and exits 1 when the rsmailslot run had a failed row.
+    Then it brings the four JSON files back to -OutputPath and prints one line per row: the
+    native result, the rsmailslot result, and what each observe row saw. It ends with the four
+    closing lines and exits 1 when either rsmailslot run had a failed row.
 .PARAMETER VMName
     The Hyper-V VM (PowerShell Direct). It must be running.
 .PARAMETER ComputerName
@@ -22,8 +23,8 @@
 .PARAMETER Credential
     An administrator account of the VM. Asked for when not given.
 .PARAMETER PackagePath
-    The folder written by tools/build-driver.sh: rsmailslot.sys, .inf, .cer and
-    usermode-test.exe. Default: ..\target\package beside this script.
+    The folder written by tools/build-driver.sh: rsmailslot.sys, .inf, .cer,
+    usermode-test.exe and usermode-test-x86.exe. Default: ..\target\package beside this script.
 .PARAMETER RemotePath
     Where the package and scripts go in the VM. Default C:\rsmailslot.
 .PARAMETER OutputPath
@@ -61,7 +62,7 @@ Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath 'RsMailslot.Common
 $names = Get-RsMailslotName
 
 # ---- host-side checks, before anything is copied --------------------------------------------
-foreach ($file in $names.Sys, $names.Inf, 'rsmailslot.cer', 'usermode-test.exe') {
+foreach ($file in $names.Sys, $names.Inf, 'rsmailslot.cer', 'usermode-test.exe', 'usermode-test-x86.exe') {
     Resolve-PackageFile -PackagePath $PackagePath -Name $file | Out-Null
 }
 $PackagePath = (Resolve-Path -LiteralPath $PackagePath).ProviderPath
@@ -155,28 +156,33 @@ try {
         } -ArgumentList $remoteScripts, $remotePackage | Format-List | Out-Host
     }
 
-    if (-not $PSCmdlet.ShouldProcess($target, 'run usermode-test.exe against native and rsmailslot')) {
+    if (-not $PSCmdlet.ShouldProcess($target, 'run usermode-test.exe and usermode-test-x86.exe against native and rsmailslot')) {
         return
     }
+    # The 32-bit harness runs under WoW64: its FILE_MAILSLOT_SET_INFORMATION holds a 4-byte
+    # pointer, which the driver must read as one (IoIs32bitProcess).
     $runs = Invoke-Command -Session $session -ScriptBlock {
         param($Package, $Bench)
-        $exe = Join-Path $Package 'usermode-test.exe'
-        foreach ($ns in 'native', 'rsmailslot') {
-            $json = Join-Path $Package "$ns.json"
-            $text = & $exe --namespace $ns --json $json 2>&1 | Out-String
-            $code = $LASTEXITCODE
-            $bench = if ($Bench) { & $exe --bench --namespace $ns 2>&1 | Out-String } else { '' }
-            [pscustomobject]@{ Namespace = $ns; Exit = $code; Text = $text; Json = $json; Bench = $bench }
+        foreach ($build in @(@{ Exe = 'usermode-test.exe'; Suffix = '' }, @{ Exe = 'usermode-test-x86.exe'; Suffix = '-x86' })) {
+            $exe = Join-Path $Package $build.Exe
+            foreach ($ns in 'native', 'rsmailslot') {
+                $name = "$ns$($build.Suffix)"
+                $json = Join-Path $Package "$name.json"
+                $text = & $exe --namespace $ns --json $json 2>&1 | Out-String
+                $code = $LASTEXITCODE
+                $bench = if ($Bench -and -not $build.Suffix) { & $exe --bench --namespace $ns 2>&1 | Out-String } else { '' }
+                [pscustomobject]@{ Name = $name; Exit = $code; Text = $text; Json = $json; Bench = $bench }
+            }
         }
     } -ArgumentList $remotePackage, $Bench.IsPresent
 
     New-Item -ItemType Directory -Force -Path $OutputPath | Out-Null
     $results = @{}
     foreach ($run in $runs) {
-        $local = Join-Path -Path $OutputPath -ChildPath "$($run.Namespace).json"
+        $local = Join-Path -Path $OutputPath -ChildPath "$($run.Name).json"
         Copy-Item -FromSession $session -Path $run.Json -Destination $local -Force
-        $results[$run.Namespace] = Get-Content -LiteralPath $local -Raw | ConvertFrom-Json
-        Set-Content -LiteralPath (Join-Path -Path $OutputPath -ChildPath "$($run.Namespace).txt") -Value $run.Text
+        $results[$run.Name] = Get-Content -LiteralPath $local -Raw | ConvertFrom-Json
+        Set-Content -LiteralPath (Join-Path -Path $OutputPath -ChildPath "$($run.Name).txt") -Value $run.Text
     }
 } finally {
     if ($session) { Remove-PSSession -Session $session }
@@ -206,11 +212,11 @@ foreach ($row in @($native.rows | Where-Object kind -EQ 'observe')) {
 foreach ($run in $runs) {
     if ($run.Bench) { Write-Host $run.Bench }
 }
-foreach ($ns in 'native', 'rsmailslot') {
-    $s = $results[$ns].summary
-    Write-Host ("{0,-11} {1} passed, {2} failed, {3} skipped, {4} known divergences, {5} observed" -f $ns, $s.passed, $s.failed, $s.skipped, $s.knownDivergences, $s.observed)
+foreach ($name in 'native', 'rsmailslot', 'native-x86', 'rsmailslot-x86') {
+    $s = $results[$name].summary
+    Write-Host ("{0,-15} {1} passed, {2} failed, {3} skipped, {4} known divergences, {5} observed" -f $name, $s.passed, $s.failed, $s.skipped, $s.knownDivergences, $s.observed)
 }
-Write-Host "Results: $OutputPath (native.json, rsmailslot.json and the printed tables)"
-if ($ours.summary.failed -gt 0) {
+Write-Host "Results: $OutputPath (native.json, rsmailslot.json, their -x86 twins from the 32-bit harness, and the printed tables)"
+if ($ours.summary.failed -gt 0 -or $results['rsmailslot-x86'].summary.failed -gt 0) {
     exit 1
 }

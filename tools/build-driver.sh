@@ -6,6 +6,7 @@
 #   rsmailslot.inf   the INF, DriverVer stamped with today's date and the crate version
 #   rsmailslot.cer   the test certificate (DER), to trust on a test-signing machine
 #   usermode-test.exe  the conformance harness (tools/build-harness.sh), run on the VM
+#   usermode-test-x86.exe  the same harness built for 32-bit Windows, run under WoW64
 #
 # Needs root (or sudo) once, to install Debian's rustc-web, rust-web-src, rust-web-clippy,
 # lld-14, osslsigncode and openssl. The test certificate and key are made once in cert/ (ignored by

@@ -33,10 +33,12 @@ RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/driver-clippy \
     /usr/bin/cargo-clippy clippy --release --locked -p rsmailslot \
     -Zbuild-std=core,alloc --target x86_64-pc-windows-msvc -- -D warnings
 
-echo "== harness: clippy for its Windows target (its rows and benchmark only build there)"
-RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/harness-clippy \
-    /usr/bin/cargo-clippy clippy --release --locked -p usermode-test --lib --bins --examples \
-    -Zbuild-std=std,panic_abort --target x86_64-win7-windows-gnu -- -D warnings
+echo "== harness: clippy for its Windows targets, 64- and 32-bit (its rows and benchmark only build there)"
+for target in x86_64-win7-windows-gnu i686-win7-windows-gnu; do
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/harness-clippy \
+        /usr/bin/cargo-clippy clippy --release --locked -p usermode-test --lib --bins --examples \
+        -Zbuild-std=std,panic_abort --target "$target" -- -D warnings
+done
 
 echo "== driver: PE, import and signature checks"
 tools/check-driver.sh

@@ -203,6 +203,9 @@ extern "system" {
         BugCheckParameter4: usize,
     ) -> !;
     pub fn IoReleaseCancelSpinLock(Irql: u8);
+    /// TRUE when the IRP was issued for a 32-bit user-mode process (WoW64), whose structures
+    /// hold 4-byte pointers. Only for IRPs the I/O manager built for a user-mode requestor.
+    pub fn IoIs32bitProcess(Irp: *mut IRP) -> u8;
     pub fn KeAcquireSpinLockRaiseToDpc(SpinLock: *mut usize) -> u8;
     pub fn KeReleaseSpinLock(SpinLock: *mut usize, NewIrql: u8);
     pub fn KeInitializeDpc(

@@ -10,7 +10,9 @@ use alloc::vec::Vec;
 
 use msfs::dir::FILE_ATTRIBUTE_NORMAL;
 use msfs::wire::MAILSLOT_NO_MESSAGE;
-use msfs::{FileFacts, Handle, HandleRole, Msfs, NtStatus, Peek, PeekHeader, SetInformation};
+use msfs::{
+    FileFacts, Handle, HandleRole, Msfs, NtStatus, Peek, PeekHeader, PointerWidth, SetInformation,
+};
 
 use crate::Reply;
 
@@ -184,13 +186,14 @@ pub fn query_volume(class: u32, characteristics: u32, out: &mut [u8]) -> Reply {
 
 /// IRP_MJ_SET_INFORMATION: the caller's `PLARGE_INTEGER ReadTimeout` to capture, or the
 /// status to fail with (STATUS_INVALID_PARAMETER for any class but
-/// FileMailslotSetInformation, STATUS_INFO_LENGTH_MISMATCH for fewer than 8 bytes,
-/// STATUS_INVALID_PARAMETER for a null pointer).
-pub fn set_information(class: u32, input: &[u8]) -> Result<u64, NtStatus> {
+/// FileMailslotSetInformation, STATUS_INFO_LENGTH_MISMATCH for a buffer shorter than the
+/// caller's pointer, STATUS_INVALID_PARAMETER for a null pointer). `width` is the caller's
+/// (`IoIs32bitProcess`): a 32-bit process's structure is its 4-byte pointer.
+pub fn set_information(class: u32, input: &[u8], width: PointerWidth) -> Result<u64, NtStatus> {
     if class != class::FILE_MAILSLOT_SET_INFORMATION {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    SetInformation::decode(input).map(|s| s.read_timeout_ptr.get())
+    SetInformation::decode_for(input, width).map(|s| s.read_timeout_ptr.get())
 }
 
 /// The 8 bytes captured from behind the ReadTimeout pointer, as the timeout to store.
@@ -455,19 +458,36 @@ mod tests {
 
     #[test]
     fn set_information_input() {
+        let w = PointerWidth::Bits64;
         let ptr = 0x0000_00AB_CDEF_0000u64.to_le_bytes();
-        assert_eq!(set_information(27, &ptr), Ok(0x0000_00AB_CDEF_0000));
+        assert_eq!(set_information(27, &ptr, w), Ok(0x0000_00AB_CDEF_0000));
         assert_eq!(
-            set_information(27, &ptr[..7]),
+            set_information(27, &ptr[..7], w),
             Err(NtStatus::INFO_LENGTH_MISMATCH)
         );
         assert_eq!(
-            set_information(27, &[0u8; 8]),
+            set_information(27, &[0u8; 8], w),
             Err(NtStatus::INVALID_PARAMETER)
         );
-        assert_eq!(set_information(26, &ptr), Err(NtStatus::INVALID_PARAMETER));
         assert_eq!(
-            set_information(4, &[0u8; 40]),
+            set_information(26, &ptr, w),
+            Err(NtStatus::INVALID_PARAMETER)
+        );
+        assert_eq!(
+            set_information(4, &[0u8; 40], w),
+            Err(NtStatus::INVALID_PARAMETER)
+        );
+        let w = PointerWidth::Bits32;
+        assert_eq!(
+            set_information(27, &0x7FFE_0000u32.to_le_bytes(), w),
+            Ok(0x7FFE_0000)
+        );
+        assert_eq!(
+            set_information(27, &[1, 2, 3], w),
+            Err(NtStatus::INFO_LENGTH_MISMATCH)
+        );
+        assert_eq!(
+            set_information(26, &[1, 2, 3, 4], w),
             Err(NtStatus::INVALID_PARAMETER)
         );
         assert_eq!(read_timeout_value((-10_000i64).to_le_bytes()), -10_000);

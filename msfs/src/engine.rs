@@ -15,14 +15,13 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::hash::Hasher;
 
 use hashbrown::HashTable;
-use siphasher::sip::SipHasher13;
 
 use crate::dir::{align8, write_record, DirClass, DirEntry};
-use crate::name::{hash_name, names_equal, parse_target, SlotName, Target};
+use crate::name::{names_equal, parse_target, Target};
 use crate::pattern::Pattern;
+use crate::prepared::{hash_units, Prepared, PreparedName};
 use crate::status::NtStatus;
 use crate::wire::{
     CreateParameters, MailslotInfo, PeekHeader, MAILSLOT_NO_MESSAGE, READ_TIMEOUT_FOREVER,
@@ -381,13 +380,6 @@ fn live_mut(entries: &mut [SlabEntry], r: SlotRef) -> Option<&mut Slot> {
     }
 }
 
-fn hash_units(keys: [u64; 2], units: impl Iterator<Item = u16>) -> u64 {
-    let [k0, k1] = keys;
-    let mut state = SipHasher13::new_with_keys(k0, k1);
-    hash_name(units, &mut state);
-    state.finish()
-}
-
 fn hash_entry(keys: [u64; 2], entries: &[SlabEntry], index: u32) -> u64 {
     match entries.get(index as usize) {
         Some(SlabEntry::Live(s)) => hash_units(keys, s.name.iter().copied()),
@@ -434,12 +426,20 @@ impl Msfs {
         self.open_handles == 0 && self.names.is_empty()
     }
 
-    fn find(&self, name: &SlotName<'_>) -> Option<u32> {
-        let hash = hash_units(self.hash_keys, name.units());
+    /// The slot named `units`, whose hash under the keys `keys` is `hash` (recomputed when the
+    /// name was prepared for other keys than this engine's).
+    fn find(&self, units: &[u16], hash: u64, keys: [u64; 2]) -> Option<u32> {
+        let hash = if keys == self.hash_keys {
+            hash
+        } else {
+            hash_units(self.hash_keys, units.iter().copied())
+        };
         let entries = &self.entries;
         self.names
             .find(hash, |&index| match entries.get(index as usize) {
-                Some(SlabEntry::Live(s)) => names_equal(s.name.iter().copied(), name.units()),
+                Some(SlabEntry::Live(s)) => {
+                    names_equal(s.name.iter().copied(), units.iter().copied())
+                }
                 _ => false,
             })
             .copied()
@@ -469,12 +469,25 @@ impl Msfs {
         access: Access,
         now: i64,
     ) -> Result<Handle, NtStatus> {
-        let slot_name = match parse_target(name)? {
-            Target::Root if name.is_empty() => return Err(NtStatus::OBJECT_PATH_SYNTAX_BAD),
-            Target::Root => return Err(NtStatus::OBJECT_NAME_INVALID),
-            Target::Slot(n) => n,
+        let name = PreparedName::prepare(name, self.hash_keys)?;
+        self.create_server_prepared(name, params, access, now)
+    }
+
+    /// [`Msfs::create_server`] with a name prepared before the lock: nothing here is in
+    /// proportion to the name's length but the comparison with a slot whose hash matches.
+    pub fn create_server_prepared(
+        &mut self,
+        name: PreparedName,
+        params: &CreateParameters,
+        access: Access,
+        now: i64,
+    ) -> Result<Handle, NtStatus> {
+        let (units, hash, name_keys) = match name.kind {
+            Prepared::Root { empty: true } => return Err(NtStatus::OBJECT_PATH_SYNTAX_BAD),
+            Prepared::Root { empty: false } => return Err(NtStatus::OBJECT_NAME_INVALID),
+            Prepared::Slot { units, hash, keys } => (units, hash, keys),
         };
-        if self.find(&slot_name).is_some() {
+        if self.find(&units, hash, name_keys).is_some() {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
         }
         let serial = self.next_serial;
@@ -487,11 +500,6 @@ impl Msfs {
             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
 
         // Everything that can fail, before anything changes.
-        let mut units = Vec::new();
-        units
-            .try_reserve_exact(slot_name.len_units())
-            .map_err(no_memory)?;
-        units.extend(slot_name.units());
         let index = match self.free_head {
             Some(index) => index,
             None => {
@@ -511,7 +519,11 @@ impl Msfs {
             .map_err(no_memory)?;
 
         // Commit: nothing below allocates or fails.
-        let hash = hash_units(self.hash_keys, units.iter().copied());
+        let hash = if name_keys == self.hash_keys {
+            hash
+        } else {
+            hash_units(self.hash_keys, units.iter().copied())
+        };
         let slot = Slot {
             serial,
             name: units,
@@ -559,8 +571,40 @@ impl Msfs {
         let kind = match parse_target(name)? {
             Target::Root => HandleKind::Root(DirCursor::default()),
             Target::Slot(n) => {
+                let units = n.units();
+                let hash = hash_units(self.hash_keys, units.clone());
                 let slot = self
-                    .find(&n)
+                    .names
+                    .find(hash, |&index| match self.entries.get(index as usize) {
+                        Some(SlabEntry::Live(s)) => {
+                            names_equal(s.name.iter().copied(), units.clone())
+                        }
+                        _ => false,
+                    })
+                    .and_then(|&index| self.slot_ref(index))
+                    .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+                HandleKind::Client { slot, access }
+            }
+        };
+        self.open_handles = open_handles;
+        Ok(Handle { kind })
+    }
+
+    /// [`Msfs::open`] with a name prepared before the lock. Allocates nothing.
+    pub fn open_prepared(
+        &mut self,
+        name: &PreparedName,
+        access: Access,
+    ) -> Result<Handle, NtStatus> {
+        let open_handles = self
+            .open_handles
+            .checked_add(1)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        let kind = match &name.kind {
+            Prepared::Root { .. } => HandleKind::Root(DirCursor::default()),
+            Prepared::Slot { units, hash, keys } => {
+                let slot = self
+                    .find(units, *hash, *keys)
                     .and_then(|index| self.slot_ref(index))
                     .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
                 HandleKind::Client { slot, access }

@@ -43,6 +43,7 @@ pub mod fold;
 mod fold_table;
 pub mod name;
 pub mod pattern;
+pub mod prepared;
 pub mod status;
 pub mod wire;
 
@@ -52,5 +53,6 @@ pub use engine::{
 };
 #[cfg(feature = "audit")]
 pub use engine::{Audit, AuditSlot};
+pub use prepared::PreparedName;
 pub use status::NtStatus;
-pub use wire::{CreateParameters, MailslotInfo, PeekHeader, SetInformation};
+pub use wire::{CreateParameters, MailslotInfo, PeekHeader, PointerWidth, SetInformation};

@@ -134,24 +134,45 @@ impl MailslotInfo {
     }
 }
 
-/// `FILE_MAILSLOT_SET_INFORMATION` (8 bytes), information class 27: a *pointer* to the new
-/// ReadTimeout (WDK ntifs.h). The engine only validates the buffer; the kernel layer reads the
-/// 64-bit value behind the pointer under the requestor's mode and passes it to
-/// [`crate::Msfs::set_read_timeout`].
+/// `FILE_MAILSLOT_SET_INFORMATION`, information class 27: a *pointer* to the new ReadTimeout
+/// (WDK ntifs.h), so 8 bytes from a 64-bit caller and 4 from a 32-bit one. The engine only
+/// validates the buffer; the kernel layer reads the 64-bit value behind the pointer under the
+/// requestor's mode and passes it to [`crate::Msfs::set_read_timeout`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SetInformation {
     /// The caller's `PLARGE_INTEGER ReadTimeout`, never null.
     pub read_timeout_ptr: core::num::NonZeroU64,
 }
 
+/// How wide the caller's pointers are: what `IoIs32bitProcess` tells the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointerWidth {
+    Bits64,
+    /// A 32-bit process on 64-bit Windows (WoW64), whose structures hold 4-byte pointers.
+    Bits32,
+}
+
 impl SetInformation {
     pub const WIRE_SIZE: usize = 8;
+    /// The structure as a 32-bit process lays it out.
+    pub const WIRE_SIZE_32: usize = 4;
 
-    /// STATUS_INFO_LENGTH_MISMATCH for fewer than 8 bytes, STATUS_INVALID_PARAMETER for a
-    /// null pointer.
+    /// A 64-bit caller's structure: STATUS_INFO_LENGTH_MISMATCH for fewer than 8 bytes,
+    /// STATUS_INVALID_PARAMETER for a null pointer.
     pub fn decode(bytes: &[u8]) -> Result<Self, NtStatus> {
-        let raw = get::<8>(bytes, 0).ok_or(NtStatus::INFO_LENGTH_MISMATCH)?;
-        core::num::NonZeroU64::new(u64::from_le_bytes(raw))
+        Self::decode_for(bytes, PointerWidth::Bits64)
+    }
+
+    /// The structure as a caller of `width` lays it out. A 32-bit caller's pointer is its first
+    /// 4 bytes, zero-extended: bytes beyond them (a structure a thunk widened to 8, whose upper
+    /// half is then 0) are not part of its pointer.
+    pub fn decode_for(bytes: &[u8], width: PointerWidth) -> Result<Self, NtStatus> {
+        let raw = match width {
+            PointerWidth::Bits64 => get::<8>(bytes, 0).map(u64::from_le_bytes),
+            PointerWidth::Bits32 => get::<4>(bytes, 0).map(|b| u64::from(u32::from_le_bytes(b))),
+        }
+        .ok_or(NtStatus::INFO_LENGTH_MISMATCH)?;
+        core::num::NonZeroU64::new(raw)
             .map(|read_timeout_ptr| SetInformation { read_timeout_ptr })
             .ok_or(NtStatus::INVALID_PARAMETER)
     }
@@ -266,6 +287,29 @@ mod tests {
         );
         let s = SetInformation::decode(&0x7FF0_1234_5678u64.to_le_bytes()).unwrap();
         assert_eq!(s.read_timeout_ptr.get(), 0x7FF0_1234_5678);
+    }
+
+    #[test]
+    fn a_32_bit_caller_sends_a_4_byte_pointer() {
+        let w = PointerWidth::Bits32;
+        assert_eq!(
+            SetInformation::decode_for(&[1, 0, 0], w),
+            Err(NtStatus::INFO_LENGTH_MISMATCH)
+        );
+        assert_eq!(
+            SetInformation::decode_for(&[0; 4], w),
+            Err(NtStatus::INVALID_PARAMETER)
+        );
+        let s = SetInformation::decode_for(&0x7FFE_0010u32.to_le_bytes(), w).unwrap();
+        assert_eq!(s.read_timeout_ptr.get(), 0x7FFE_0010);
+        // Widened to 8 bytes by a thunk, or followed by anything: the pointer is 4 bytes.
+        let s = SetInformation::decode_for(&[0x10, 0, 0xFE, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF], w);
+        assert_eq!(s.unwrap().read_timeout_ptr.get(), 0x7FFE_0010);
+        // The same 4 bytes from a 64-bit caller are too short.
+        assert_eq!(
+            SetInformation::decode_for(&0x7FFE_0010u32.to_le_bytes(), PointerWidth::Bits64),
+            Err(NtStatus::INFO_LENGTH_MISMATCH)
+        );
     }
 
     #[test]

@@ -939,3 +939,69 @@ fn flush_succeeds_on_a_live_mailslot_and_nowhere_else() {
     assert_eq!(e.flush(&c), Err(NtStatus::FILE_FORCED_CLOSED));
     assert_eq!(e.flush(&s), Err(NtStatus::FILE_CLOSED));
 }
+
+// ---------------------------------------------------------------- names prepared before the lock
+
+#[test]
+fn prepared_names_create_and_open_as_bytes_do() {
+    use msfs::PreparedName;
+    let mut e = engine();
+    let keys = engine_keys();
+    let p = |s: &str| PreparedName::prepare(&utf16(s), keys).unwrap();
+    let s = e
+        .create_server_prepared(p("\\Prep\\Ared"), &params(0, 0, None), Access::READ, 0)
+        .unwrap();
+    assert_eq!(s.role(), HandleRole::Server);
+    // Found by either path, in any case.
+    let c = e.open_prepared(&p("\\prep\\ARED"), Access::WRITE).unwrap();
+    assert_eq!(c.role(), HandleRole::Client);
+    let b = e.open(&utf16("\\PREP\\ared"), Access::WRITE).unwrap();
+    assert_eq!(b.role(), HandleRole::Client);
+    assert_eq!(
+        e.create_server(&utf16("\\prep\\ared"), &params(0, 0, None), Access::READ, 0)
+            .unwrap_err(),
+        NtStatus::OBJECT_NAME_COLLISION
+    );
+    assert_eq!(
+        e.create_server_prepared(p("\\PREP\\ARED"), &params(0, 0, None), Access::READ, 0)
+            .unwrap_err(),
+        NtStatus::OBJECT_NAME_COLLISION
+    );
+    // A name prepared with other keys is still found and still collides: its hash is redone.
+    let other = |s: &str| PreparedName::prepare(&utf16(s), [!keys[0], keys[1] ^ 7]).unwrap();
+    assert_eq!(
+        e.open_prepared(&other("\\prep\\ared"), Access::WRITE)
+            .unwrap()
+            .role(),
+        HandleRole::Client
+    );
+    assert_eq!(
+        e.create_server_prepared(other("\\Prep\\Ared"), &params(0, 0, None), Access::READ, 0)
+            .unwrap_err(),
+        NtStatus::OBJECT_NAME_COLLISION
+    );
+    let _t = e
+        .create_server_prepared(other("\\second"), &params(0, 0, None), Access::READ, 0)
+        .unwrap();
+    assert_eq!(
+        e.open(&utf16("\\SECOND"), Access::WRITE).unwrap().role(),
+        HandleRole::Client
+    );
+    // The root: opened, never created.
+    let root = e.open_prepared(&p("\\"), Access::READ).unwrap();
+    assert_eq!(root.role(), HandleRole::Root);
+    assert_eq!(
+        e.create_server_prepared(p("\\"), &params(0, 0, None), Access::READ, 0)
+            .unwrap_err(),
+        NtStatus::OBJECT_NAME_INVALID
+    );
+    assert_eq!(
+        e.create_server_prepared(p(""), &params(0, 0, None), Access::READ, 0)
+            .unwrap_err(),
+        NtStatus::OBJECT_PATH_SYNTAX_BAD
+    );
+    assert_eq!(
+        e.open_prepared(&p("\\nothing"), Access::WRITE).unwrap_err(),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+}

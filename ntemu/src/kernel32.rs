@@ -497,10 +497,11 @@ impl Kernel32 {
         } else {
             i64::from(timeout_ms) * -10_000
         };
-        let value = UserMem::with(&timeout.to_le_bytes());
-        let set = UserMem::with(&(value.addr as u64).to_le_bytes());
+        let (_value, set) = mailslot_set_information(&self.process, timeout);
         let iosb = UserMem::new(16);
-        let status = info::nt_set_information_file(self.caller(), h, iosb.addr, set.addr, 8, 27);
+        let length = set.len as u32;
+        let status =
+            info::nt_set_information_file(self.caller(), h, iosb.addr, set.addr, length, 27);
         if status < 0 {
             Err(dos_error(status))
         } else {
@@ -573,6 +574,23 @@ impl Kernel32 {
             services::STATUS_TIMEOUT => WAIT_TIMEOUT,
             _ => WAIT_FAILED,
         }
+    }
+}
+
+/// FILE_MAILSLOT_SET_INFORMATION as `process` lays it out: a pointer to the timeout, 8 bytes,
+/// or 4 in a 32-bit process (whose timeout then lies below 4 GiB). The timeout's block first:
+/// it must outlive the call.
+pub fn mailslot_set_information(process: &Process, timeout: i64) -> (UserMem, UserMem) {
+    if process.wow64 {
+        let value = UserMem::below_4g(8);
+        value.write(0, &timeout.to_le_bytes());
+        let pointer = u32::try_from(value.addr).expect("a WoW64 block lies below 4 GiB");
+        let set = UserMem::with(&pointer.to_le_bytes());
+        (value, set)
+    } else {
+        let value = UserMem::with(&timeout.to_le_bytes());
+        let set = UserMem::with(&(value.addr as u64).to_le_bytes());
+        (value, set)
     }
 }
 

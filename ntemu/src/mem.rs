@@ -18,6 +18,10 @@ pub const PAGE: usize = 4096;
 pub const USER_BASE: usize = 0x0000_1000_0000_0000;
 /// One past the highest address of emulated user memory.
 pub const USER_LIMIT: usize = 0x0000_1800_0000_0000;
+/// Where a 32-bit (WoW64) process's memory that must be reachable through a 4-byte pointer is
+/// placed: below 4 GiB, as all of a 32-bit process's memory is.
+pub const USER32_BASE: usize = 0x4000_0000;
+pub const USER32_LIMIT: usize = 0xC000_0000;
 /// `MmUserProbeAddress` of the emulated machine: every user address is below it, every
 /// kernel address (pool, image, the emulator's own memory) above.
 pub const USER_PROBE_ADDRESS: usize = 0x0000_2000_0000_0000;
@@ -330,6 +334,9 @@ mod tests {
                 "{kernel:#x} would look like user memory"
             );
         }
-        const { assert!(USER_LIMIT <= USER_PROBE_ADDRESS && USER_PROBE_ADDRESS <= POOL_BASE) };
+        const {
+            assert!(USER32_LIMIT <= USER_BASE);
+            assert!(USER_LIMIT <= USER_PROBE_ADDRESS && USER_PROBE_ADDRESS <= POOL_BASE)
+        };
     }
 }

@@ -50,11 +50,16 @@ static NEXT_PID: AtomicU32 = AtomicU32::new(0x100);
 
 impl Process {
     pub fn new(machine: &'static Machine, token: Token) -> Arc<Process> {
+        Self::with_width(machine, token, false)
+    }
+
+    /// A 32-bit process on the 64-bit machine (WoW64) when `wow64`.
+    pub fn with_width(machine: &'static Machine, token: Token, wow64: bool) -> Arc<Process> {
         Arc::new(Process {
             id: NEXT_PID.fetch_add(4, Ordering::Relaxed),
             token,
             machine,
-            wow64: false,
+            wow64,
             handles: Mutex::new(Table {
                 next: 1,
                 entries: HashMap::new(),
@@ -163,19 +168,34 @@ pub struct UserMem {
 }
 
 static NEXT_USER: AtomicUsize = AtomicUsize::new(mem::USER_BASE);
+static NEXT_USER32: AtomicUsize = AtomicUsize::new(mem::USER32_BASE);
 
 impl UserMem {
     /// `len` bytes (at least one page is mapped), zeroed.
     pub fn new(len: usize) -> UserMem {
+        Self::map_from(&NEXT_USER, mem::USER_LIMIT, len)
+    }
+
+    /// `len` bytes below 4 GiB: memory a 32-bit process points to with a 4-byte pointer.
+    pub fn below_4g(len: usize) -> UserMem {
+        Self::map_from(&NEXT_USER32, mem::USER32_LIMIT, len)
+    }
+
+    fn map_from(next: &AtomicUsize, limit: usize, len: usize) -> UserMem {
         let mapped = mem::round_up(len.max(1), mem::PAGE);
-        // One unmapped page after each block: an overrun faults.
-        let addr = NEXT_USER.fetch_add(mapped + mem::PAGE, Ordering::Relaxed);
-        assert!(
-            addr + mapped <= mem::USER_LIMIT,
-            "emulated user space exhausted"
-        );
-        mem::map_fixed(addr, mapped, mem::PROT_RW).expect("mapping emulated user memory");
-        UserMem { addr, len, mapped }
+        loop {
+            // One unmapped page after each block: an overrun faults.
+            let addr = next.fetch_add(mapped + mem::PAGE, Ordering::Relaxed);
+            assert!(addr + mapped <= limit, "emulated user space exhausted");
+            match mem::map_fixed(addr, mapped, mem::PROT_RW) {
+                Ok(()) => return UserMem { addr, len, mapped },
+                // Below 4 GiB the host process may have put something of its own: skip it.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AddrInUse
+                        || e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) => panic!("mapping emulated user memory: {e}"),
+            }
+        }
     }
 
     /// A block holding `data`.
@@ -233,7 +253,9 @@ impl Drop for UserMem {
 /// The user block's page range holding `addr`, if `addr` is mapped user memory: what a
 /// METHOD_NEITHER buffer is paged as.
 pub fn user_pages_of(addr: usize, len: usize) -> Option<(usize, usize)> {
-    if !(mem::USER_BASE..mem::USER_LIMIT).contains(&addr) || len == 0 {
+    let user = (mem::USER_BASE..mem::USER_LIMIT).contains(&addr)
+        || (mem::USER32_BASE..mem::USER32_LIMIT).contains(&addr);
+    if !user || len == 0 {
         return None;
     }
     let start = addr / mem::PAGE * mem::PAGE;

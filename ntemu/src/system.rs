@@ -37,13 +37,27 @@ pub struct Emulated {
 
 impl Emulated {
     pub fn new(machine: &'static Machine, token: Token, variant: Variant) -> Emulated {
+        Self::with_width(machine, token, variant, false)
+    }
+
+    /// The same, as a 32-bit process (WoW64) when `wow64`: the structures it passes hold 4-byte
+    /// pointers, and the driver sees `IoIs32bitProcess` say so.
+    pub fn with_width(
+        machine: &'static Machine,
+        token: Token,
+        variant: Variant,
+        wow64: bool,
+    ) -> Emulated {
         let label = format!(
-            "ntemu: {} under an emulated NT kernel, as a {} with {:?}'s kernel32",
-            machine.image.name, token.name, variant
+            "ntemu: {} under an emulated NT kernel, as a {} in a {}-bit process with {:?}'s kernel32",
+            machine.image.name,
+            token.name,
+            if wow64 { 32 } else { 64 },
+            variant
         );
         Emulated {
             machine,
-            k32: Kernel32::new(Process::new(machine, token), variant),
+            k32: Kernel32::new(Process::with_width(machine, token, wow64), variant),
             label,
         }
     }
@@ -159,6 +173,7 @@ impl System for Emulated {
             host: self.label.clone(),
             windows_version: "10.0 (emulated)".into(),
             wine: false,
+            pointer_bytes: if self.process().wow64 { 4 } else { 8 },
         }
     }
 
@@ -418,8 +433,8 @@ impl System for Emulated {
     }
 
     fn nt_set_mailslot_timeout(&self, h: RawHandle, timeout: i64) -> (i32, Iosb) {
-        let value = UserMem::with(&timeout.to_le_bytes());
-        self.nt_set_information(h, 27, &(value.addr as u64).to_le_bytes())
+        let (_value, set) = crate::kernel32::mailslot_set_information(self.process(), timeout);
+        self.nt_set_information(h, 27, &set.read(0, set.len))
     }
 
     fn nt_query_volume(&self, h: RawHandle, class: i32, len: usize) -> (i32, Iosb, Vec<u8>) {

@@ -49,9 +49,14 @@ struct Setup {
 
 impl Setup {
     fn new() -> Setup {
+        Self::of_width(false)
+    }
+
+    /// A 32-bit process (WoW64) when `wow64`.
+    fn of_width(wow64: bool) -> Setup {
         let m = Machine::new(Config::new(common::image())).expect("loading rsmailslot.sys");
         assert_eq!(m.start(), 0, "DriverEntry");
-        let sys = Emulated::new(m, Token::standard_user(1001), Variant::Wine);
+        let sys = Emulated::with_width(m, Token::standard_user(1001), Variant::Wine, wow64);
         Setup { m, sys }
     }
 
@@ -326,6 +331,66 @@ fn mailslot_information_lengths_and_pointers() {
     assert_eq!(stored(), 45);
     assert_eq!(set(timeout.addr, 16), SUCCESS, "a longer input buffer");
     assert_eq!(stored(), 30);
+    drop((server, _client));
+    s.finish();
+}
+
+/// A 32-bit process's FILE_MAILSLOT_SET_INFORMATION is a 4-byte pointer: the driver reads
+/// those 4 bytes (IoIs32bitProcess), never 8, and checks what they point to as it does a
+/// 64-bit caller's pointer.
+#[test]
+fn a_32_bit_process_sets_the_timeout_through_a_4_byte_pointer() {
+    let s = Setup::of_width(true);
+    let (server, _client) = s.slot("info32");
+    let (h, c) = (server.raw(), s.caller());
+    let iosb = UserMem::new(16);
+    let timeout = UserMem::below_4g(8);
+    timeout.write(0, &(-10_000i64 * 30).to_le_bytes());
+    let low_unmapped = {
+        let m = UserMem::below_4g(4096);
+        let a = m.addr;
+        drop(m);
+        a
+    };
+    // The upper half of an 8-byte block: bytes a 32-bit caller's structure does not hold.
+    let block = UserMem::new(16);
+    let set = |pointer: usize, len: u32| {
+        let pointer = u32::try_from(pointer).expect("below 4 GiB");
+        block.write(0, &pointer.to_le_bytes());
+        block.write(4, &0xFFFF_FFFFu32.to_le_bytes());
+        nt_set_information_file(
+            c,
+            h,
+            iosb.addr,
+            block.addr,
+            len,
+            FILE_MAILSLOT_SET_INFORMATION,
+        )
+    };
+    let stored = || s.api().info(h).expect("GetMailslotInfo").timeout;
+    for len in 0..4 {
+        assert_eq!(
+            set(timeout.addr, len),
+            INFO_LENGTH_MISMATCH,
+            "a {len}-byte set"
+        );
+    }
+    for (what, pointer, expected) in [
+        ("null", 0, INVALID_PARAMETER),
+        ("unmapped", low_unmapped, ACCESS_VIOLATION),
+    ] {
+        assert_eq!(set(pointer, 4), expected, "a {what} ReadTimeout pointer");
+        assert_eq!(stored(), 0, "a {what} pointer changed the timeout");
+    }
+    assert_eq!(set(timeout.addr, 4), SUCCESS, "a 4-byte structure");
+    assert_eq!(stored(), 30);
+    timeout.write(0, &(-10_000i64 * 45).to_le_bytes());
+    assert_eq!(
+        set(timeout.addr, 8),
+        SUCCESS,
+        "8 bytes, the upper 4 not a pointer's"
+    );
+    assert_eq!(stored(), 45);
     drop((server, _client));
     s.finish();
 }

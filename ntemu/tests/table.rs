@@ -1,7 +1,8 @@
 //! The conformance table against the real rsmailslot.sys: every row, once as a standard user
 //! and once as an elevated administrator, under each kernel32 the public sources describe
 //! (ReactOS's CreateMailslotW asks for WRITE_DAC, Wine's does not), and with the device owned
-//! by SYSTEM and by Administrators. There is no list of known divergences for our own driver:
+//! by SYSTEM and by Administrators, and once from a 32-bit process (WoW64), whose
+//! FILE_MAILSLOT_SET_INFORMATION holds a 4-byte pointer. There is no list of known divergences for our own driver:
 //! every row passes or the test fails.
 
 use ntemu::kernel32::Variant;
@@ -14,11 +15,15 @@ use usermode_test::report::{Status, Summary};
 mod common;
 
 fn run_table(label: &str, owner: Sid, token: Token, variant: Variant) {
+    run_table_as(label, owner, token, variant, false);
+}
+
+fn run_table_as(label: &str, owner: Sid, token: Token, variant: Variant, wow64: bool) {
     let mut config = Config::new(common::image());
     config.device_owner = owner;
     let m = Machine::new(config).expect("loading rsmailslot.sys");
     assert_eq!(m.start(), 0, "DriverEntry");
-    let sys = Emulated::new(m, token, variant);
+    let sys = Emulated::with_width(m, token, variant, wow64);
     let args = ["--namespace", "rsmailslot", "--known", "none"].map(String::from);
     let opts = Options::parse(args).expect("options");
     let (_, results) = usermode_test::run::execute(&opts, &sys).expect("the table ran");
@@ -77,5 +82,16 @@ fn administrator_wine_kernel32_device_owned_by_administrators() {
         Sid::administrators(),
         Token::elevated_administrator(),
         Variant::Wine,
+    );
+}
+
+#[test]
+fn standard_user_32_bit_process() {
+    run_table_as(
+        "standard user, 32-bit process, ReactOS kernel32",
+        Sid::local_system(),
+        Token::standard_user(1001),
+        Variant::ReactOs,
+        true,
     );
 }

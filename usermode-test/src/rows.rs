@@ -1092,9 +1092,12 @@ fn nt_set_pointer(c: &mut Ctx<'_>) -> Result<(), Stop> {
 fn nt_set_short(c: &mut Ctx<'_>) -> Result<(), Stop> {
     let api = c.api;
     let (_, s) = server(c, 0, 0)?;
-    let (status, _) = api.nt_set_information(s.raw(), FILE_MAILSLOT_SET_INFORMATION, &[0; 4]);
+    // One byte short of the caller's FILE_MAILSLOT_SET_INFORMATION (a pointer).
+    let short = api.host().pointer_bytes - 1;
+    let (status, _) =
+        api.nt_set_information(s.raw(), FILE_MAILSLOT_SET_INFORMATION, &vec![0; short]);
     c.eq(
-        "NtSetInformationFile(27, 4 bytes)",
+        &format!("NtSetInformationFile(27, {short} bytes)"),
         st(status),
         st_of(NtStatus::INFO_LENGTH_MISMATCH),
     );
@@ -1583,7 +1586,7 @@ pub static ROWS: &[Row] = &[
         "NtSetInformationFile(FileMailslotSetInformation) takes a pointer to the timeout",
         "SUCCESS; the query reads back -5,000,000; GetMailslotInfo 500", "WDK ntifs (PLARGE_INTEGER); R-K32"),
     row!("nt.set.short", Nt, Assert, nt_set_short,
-        "FileMailslotSetInformation with 4 bytes", "STATUS_INFO_LENGTH_MISMATCH", "MS-FSCC"),
+        "FileMailslotSetInformation one byte shorter than the caller's pointer", "STATUS_INFO_LENGTH_MISMATCH", "MS-FSCC"),
     row!("nt.create.duplicate", Nt, Assert, nt_create_duplicate,
         "NtCreateMailslotFile of an existing name", "STATUS_OBJECT_NAME_COLLISION", "W-S; NIRV; W-T #20 [W] (fails)"),
     row!("nt.open.missing", Nt, Assert, nt_open_missing,

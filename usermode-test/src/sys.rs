@@ -936,11 +936,13 @@ impl System for Windows {
     fn host(&self) -> HostInfo {
         let wine = wine_version();
         HostInfo {
-            host: wine
-                .as_ref()
-                .map_or_else(|| "Windows".to_string(), |v| format!("Wine {v}")),
+            host: wine.as_ref().map_or_else(
+                || format!("Windows, a {}-bit process", usize::BITS),
+                |v| format!("Wine {v}, a {}-bit process", usize::BITS),
+            ),
             windows_version: windows_version(),
             wine: wine.is_some(),
+            pointer_bytes: std::mem::size_of::<usize>(),
         }
     }
 

@@ -150,6 +150,9 @@ pub struct HostInfo {
     pub windows_version: String,
     /// True under Wine (its known divergences apply to the native namespace).
     pub wine: bool,
+    /// The calling process's pointer size: 4 for a 32-bit process (WoW64 on 64-bit Windows),
+    /// whose structures holding pointers are laid out with 4-byte ones.
+    pub pointer_bytes: usize,
 }
 
 /// The calls the table makes. Errors are Win32 error codes for kernel32 calls and NTSTATUS

@@ -82,7 +82,8 @@ pub(super) unsafe fn create(
         // SAFETY: the handle is read under the lock.
         Some(engine.with(|_| unsafe { (*handle).role() }))
     };
-    let name = match info::create_name(related_role, name) {
+    // Decoded, validated, copied and hashed here: under the lock a name costs one lookup.
+    let name = match info::create_name(related_role, name).and_then(|n| engine.prepare_name(&n)) {
         Ok(n) => n,
         Err(s) => return Reply::error(s),
     };
@@ -90,8 +91,8 @@ pub(super) unsafe fn create(
         return Reply::error(NtStatus::INSUFFICIENT_RESOURCES);
     };
     let result = engine.with(|m| match &params {
-        Some(p) => m.create_server(&name, p, access, now),
-        None => m.open(&name, access),
+        Some(p) => m.create_server_prepared(name, p, access, now),
+        None => m.open_prepared(&name, access),
     });
     match result {
         Ok(handle) => {

@@ -7,6 +7,15 @@ use super::*;
 pub struct Engine {
     lock: UnsafeCell<usize>,
     msfs: UnsafeCell<Msfs>,
+    /// The name table's hash keys, fixed at start: names are hashed with them before the lock.
+    name_keys: [u64; 2],
+}
+
+impl Engine {
+    /// A create's or open's name, decoded, copied and hashed without the lock.
+    pub(super) fn prepare_name(&self, name: &[u8]) -> Result<PreparedName, NtStatus> {
+        PreparedName::prepare(name, self.name_keys)
+    }
 }
 
 // SAFETY: `msfs` is only reached through `with`, under `lock`.
@@ -66,13 +75,15 @@ pub(super) unsafe fn rdrand(value: &mut u64) -> bool {
 
 /// Creates the engine; from DriverEntry, before the device exists.
 pub fn start() -> Result<(), NTSTATUS> {
+    let name_keys = hash_keys();
     let msfs = Msfs::new(Config {
         budget_bytes: BUDGET_BYTES,
-        hash_keys: hash_keys(),
+        hash_keys: name_keys,
     });
     let engine = pool_new(Engine {
         lock: UnsafeCell::new(0),
         msfs: UnsafeCell::new(msfs),
+        name_keys,
     })
     .ok_or(NtStatus::INSUFFICIENT_RESOURCES.0)?;
     ENGINE.store(engine.as_ptr(), Ordering::Release);

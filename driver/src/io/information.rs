@@ -1,6 +1,7 @@
 //! `IRP_MJ_QUERY_INFORMATION` and `IRP_MJ_SET_INFORMATION`.
 
 use super::*;
+use msfs::PointerWidth;
 
 /// `IRP_MJ_QUERY_INFORMATION`, answered into the system buffer under the lock.
 ///
@@ -38,11 +39,17 @@ pub(super) unsafe fn set_information(
         Ok(pair) => pair,
         Err(s) => return Reply::error(s),
     };
-    let address = match info::set_information(class, input) {
+    let user = requestor_is_user(irp);
+    let width = if user && caller_is_32bit(irp) {
+        PointerWidth::Bits32
+    } else {
+        PointerWidth::Bits64
+    };
+    let address = match info::set_information(class, input, width) {
         Ok(a) => a,
         Err(s) => return Reply::error(s),
     };
-    let value = if requestor_is_user(irp) {
+    let value = if user {
         match capture_user_i64(address) {
             Ok(v) => v,
             Err(s) => return Reply::error(s),
@@ -57,6 +64,13 @@ pub(super) unsafe fn set_information(
         .with(|m| m.set_read_timeout(unsafe { &*handle }, value))
         .map(|()| 0)
         .into()
+}
+
+/// Whether a user-mode request comes from a 32-bit process (asked only for IRPs the I/O manager
+/// built for a user-mode requestor, as `IoIs32bitProcess` requires; kernel callers are 64-bit).
+fn caller_is_32bit(irp: *mut IRP) -> bool {
+    // SAFETY: `irp` is the I/O manager's IRP for a user-mode requestor, in its dispatch.
+    unsafe { IoIs32bitProcess(irp) != 0 }
 }
 
 /// Reads a user-mode caller's 8 bytes without trusting the pointer: a range check, then

@@ -49,8 +49,8 @@ use alloc::vec::Vec;
 
 use msfs::wire::FSCTL_MAILSLOT_PEEK;
 use msfs::{
-    Completion, Config, CreateParameters, DirQuery, Handle, Message, Msfs, NtStatus, Peek, ReadId,
-    ReadOutcome, Wait, Written,
+    Completion, Config, CreateParameters, DirQuery, Handle, Message, Msfs, NtStatus, Peek,
+    PreparedName, ReadId, ReadOutcome, Wait, Written,
 };
 use msfs_io::pending::{self, Armed, EngineLock, PendingRead, ReadState};
 use msfs_io::stack::{self, Request, StackWords};

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use msfs::wire::{CreateParameters, MailslotInfo, PeekHeader, SetInformation};
+use msfs::wire::{CreateParameters, MailslotInfo, PeekHeader, PointerWidth, SetInformation};
 use msfs::NtStatus;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,6 +30,12 @@ fuzz_target!(|data: &[u8]| {
         Ok(s) => assert_eq!(s.read_timeout_ptr.get().to_le_bytes(), data[..8]),
         Err(NtStatus::INFO_LENGTH_MISMATCH) => assert!(data.len() < 8),
         Err(NtStatus::INVALID_PARAMETER) => assert_eq!(&data[..8], &[0; 8]),
+        Err(other) => panic!("unexpected {other:?}"),
+    }
+    match SetInformation::decode_for(data, PointerWidth::Bits32) {
+        Ok(s) => assert_eq!(s.read_timeout_ptr.get().to_le_bytes()[..4], data[..4]),
+        Err(NtStatus::INFO_LENGTH_MISMATCH) => assert!(data.len() < 4),
+        Err(NtStatus::INVALID_PARAMETER) => assert_eq!(&data[..4], &[0; 4]),
         Err(other) => panic!("unexpected {other:?}"),
     }
     let header = PeekHeader { read_data_available: 1, number_of_messages: 2, message_length: 3 };

@@ -11,10 +11,15 @@ pub fn engine() -> Msfs {
     engine_with_budget(BUDGET)
 }
 
+/// The hash keys of [`engine`]'s name table.
+pub fn engine_keys() -> [u64; 2] {
+    [0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210]
+}
+
 pub fn engine_with_budget(budget_bytes: u64) -> Msfs {
     Msfs::new(Config {
         budget_bytes,
-        hash_keys: [0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210],
+        hash_keys: engine_keys(),
     })
 }
 

@@ -405,7 +405,7 @@ fn parse_device(p: &Arc<Process>, o: Open) -> (i32, Option<usize>, Option<u64>) 
         p.id,
     );
     info.synchronous_api = true;
-    info.wow64 = p.wow64;
+    info.wow64 = p.wow64 && o.mode == Mode::User;
     let irp = irp::allocate(m, dev.stack_size(), info);
     irp.w32(
         ir::FLAGS,

@@ -230,7 +230,15 @@ pub fn nt_set_information_file(
     class: u32,
 ) -> i32 {
     let len = length as usize;
-    let (min, access) = set_class(class);
+    let (mut min, access) = set_class(class);
+    if class == 27 && c.user() && c.process.wow64 {
+        // The table holds 64-bit sizes. FILE_MAILSLOT_SET_INFORMATION is one pointer, 4 bytes
+        // from a 32-bit process; whether Windows' WoW64 layer widens it before the length check
+        // is not documented, so the emulator passes the 32-bit structure through (as Wine's
+        // wow64 passes this class through unchanged) and the driver must serve it
+        // (IoIs32bitProcess). The 32-bit harness on a VM settles what Windows does.
+        min = 4;
+    }
     if c.user() {
         if min == 0 {
             return STATUS_INVALID_INFO_CLASS;

@@ -121,7 +121,8 @@ pub fn new_irp(
         c.process.id,
     );
     info.output_len = output_len;
-    info.wow64 = c.process.wow64;
+    // IoIs32bitProcess answers for user-mode requestors only: kernel callers are 64-bit.
+    info.wow64 = c.process.wow64 && c.user();
     let irp = irp::allocate(m, f.device.stack_size(), info);
     irp.w64(ir::ORIGINAL_FILE_OBJECT, f.addr() as u64);
     irp.w64(ir::USER_IOSB, iosb as u64);
