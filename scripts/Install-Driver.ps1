@@ -70,7 +70,10 @@ if (-not (Test-Path -LiteralPath $catalog)) {
                 Sort-Object -Property FullName -Descending | Select-Object -First 1 -ExpandProperty FullName
         }
         if ($inf2cat) {
-            $out = & $inf2cat /driver:$PackagePath /os:10_X64 /uselocaltime 2>&1 | Out-String
+            # Without the local-time switch: DriverVer carries the build's UTC date, which Inf2Cat checks
+            # against UTC by default; against local time it is "tomorrow" west of UTC for part
+            # of each day and fails.
+            $out = & $inf2cat /driver:$PackagePath /os:10_X64 2>&1 | Out-String
             if ($LASTEXITCODE -ne 0) {
                 throw "Inf2Cat failed: $out"
             }
@@ -95,12 +98,26 @@ if ($service -and $service.State -ne 'Stopped' -and $PSCmdlet.ShouldProcess($nam
 
 if ($PSCmdlet.ShouldProcess($inf, 'pnputil /add-driver /install')) {
     $out = & pnputil.exe /add-driver $inf /install 2>&1 | Out-String
-    # 3010: installed, a restart is needed to finish.
-    if ($LASTEXITCODE -ne 0 -and $LASTEXITCODE -ne 3010) {
-        throw "pnputil /add-driver failed (exit $LASTEXITCODE): $out"
+    $code = $LASTEXITCODE
+    # 259 (ERROR_NO_MORE_ITEMS): nothing installed, because the driver store already holds a
+    # package of this INF whose DriverVer is the same or outranks this one. The same version is
+    # this very package (a redeploy): nothing to do. Anything else is another build.
+    if ($code -eq 259) {
+        $line = Select-String -LiteralPath $inf -Pattern '^\s*DriverVer\s*=\s*(\S+)' | Select-Object -First 1
+        $ours = if ($line) { $line.Matches[0].Groups[1].Value } else { 'unknown' }
+        $installed = @(Get-RsMailslotDriverPackage | ForEach-Object { "$($_.Driver): $($_.Date.ToString('MM/dd/yyyy', [cultureinfo]::InvariantCulture)),$($_.Version)" })
+        $same = @($installed | Where-Object { $_.EndsWith(": $ours") })
+        if ($same.Count -gt 0) {
+            Write-Warning "pnputil: this package ($ours) is already in the driver store ($($same -join '; ')); nothing to install."
+        } else {
+            throw "pnputil installed nothing (exit 259): the driver store holds a package of $($names.Inf) that is the same or newer ($($installed -join '; ')) than this one ($ours). Rebuild with tools/build-driver.sh (every build stamps a newer DriverVer), or remove the installed one with Uninstall-Driver.ps1, then run this again."
+        }
+    } elseif ($code -ne 0 -and $code -ne 3010) {
+        # 3010: installed, a restart is needed to finish.
+        throw "pnputil /add-driver failed (exit $code): $out"
     }
     Write-Host $out.Trim()
-    if ($LASTEXITCODE -eq 3010) {
+    if ($code -eq 3010) {
         Write-Warning 'pnputil asks for a restart to finish the installation.'
     }
 }

@@ -52,8 +52,8 @@ foreach ($package in @(Get-RsMailslotDriverPackage)) {
     }
 }
 
-# Windows before 1903 runs DefaultUninstall itself; a service it left (or a manual sc create)
-# is removed here so that nothing stays behind.
+# pnputil removes the service a primitive driver's package added; one left by an older package
+# or a manual sc create is removed here so that nothing stays behind.
 if ((Get-RsMailslotService) -and $PSCmdlet.ShouldProcess($names.Service, 'sc.exe delete')) {
     $out = & sc.exe delete $names.Service 2>&1 | Out-String
     if ($LASTEXITCODE -ne 0) {

@@ -3,7 +3,8 @@
 # a test certificate, and writes the package folder target/package/:
 #   rsmailslot.sys   the driver, Authenticode-signed (SHA-256) with the test certificate
 #   rsmailslot.pdb   its symbols
-#   rsmailslot.inf   the INF, DriverVer stamped with today's date and the crate version
+#   rsmailslot.inf   the INF, DriverVer stamped with today's UTC date, the crate version and a
+#                    build number
 #   rsmailslot.cer   the test certificate (DER), to trust on a test-signing machine
 #   usermode-test.exe  the conformance harness (tools/build-harness.sh), run on the VM
 #   usermode-test-x86.exe  the same harness built for 32-bit Windows, run under WoW64
@@ -63,7 +64,11 @@ osslsigncode sign -certs "$cert/rsmailslot-test.crt" -key "$cert/rsmailslot-test
 rm "$out/rsmailslot.unsigned.sys"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' driver/Cargo.toml | head -n 1)
-sed "s|^DriverVer .*|DriverVer   = $(date -u +%m/%d/%Y),$version.0|" inf/rsmailslot.inf > "$out/rsmailslot.inf"
+# DriverVer: today's UTC date and the crate version with a build number, the half-seconds since
+# UTC midnight (0..43199, within the 16 bits a field holds), so each build outranks the last.
+now=$(date -u +%s)
+build=$(( (now % 86400) / 2 ))
+sed "s|^DriverVer .*|DriverVer   = $(date -u -d "@$now" +%m/%d/%Y),$version.$build|" inf/rsmailslot.inf > "$out/rsmailslot.inf"
 
 # The harness travels with the package: Deploy-VM.ps1 runs it against both namespaces.
 tools/build-harness.sh "$out"

@@ -2,24 +2,45 @@
 # Checks the package that tools/build-driver.sh wrote: the PE properties of rsmailslot.sys
 # (tools/pecheck), its Authenticode signature (osslsigncode, against the test certificate),
 # and that our PE checksum agrees with osslsigncode's.
+#
+# OSSLSIGNCODE names the osslsigncode to check with (default: the one on PATH); the output is
+# read so that Debian 12's own 2.5 and the 2.9 backport both pass (tools/test.sh runs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=target/package
+ossl=${OSSLSIGNCODE:-osslsigncode}
 for f in rsmailslot.sys rsmailslot.pdb rsmailslot.inf rsmailslot.cer; do
     [ -s "$pkg/$f" ] || { echo "check-driver: $pkg/$f is missing" >&2; exit 1; }
 done
 cargo run -q --locked -p pecheck -- check "$pkg/rsmailslot.sys" driver/allowed-imports.txt --signed
+# The packaged INF's DriverVer: a UTC date and version.major.minor.patch.build, each field of the
+# version within 16 bits, so a rebuild outranks the package already installed.
+driver_ver=$(sed -n 's/^DriverVer *= *//p' "$pkg/rsmailslot.inf" | tr -d '\r')
+if ! grep -Eq '^[01][0-9]/[0-3][0-9]/20[0-9]{2},[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' <<<"$driver_ver" \
+    || [ "$(cut -d. -f4 <<<"$driver_ver")" -gt 65535 ]; then
+    echo "check-driver: DriverVer '$driver_ver' is not a date and a four-part version" >&2
+    exit 1
+fi
 
-verify=$(osslsigncode verify -CAfile cert/rsmailslot-test.crt -in "$pkg/rsmailslot.sys" 2>&1) || {
+verify=$("$ossl" verify -CAfile cert/rsmailslot-test.crt -in "$pkg/rsmailslot.sys" 2>&1) || {
     echo "$verify" >&2
     echo "check-driver: the signature does not verify" >&2
     exit 1
 }
 grep -q "^Signature verification: ok" <<<"$verify" || { echo "$verify" >&2; exit 1; }
-theirs=$(sed -n 's/^PE checksum *: *\([0-9A-Fa-f]*\).*/\1/p' <<<"$verify" | head -n 1 | tr 'A-F' 'a-f')
+# The checksum in the header: "PE checksum : X" (2.9) or "Current PE checksum : X" (2.5, which
+# also prints the one it calculates, "Calculated PE checksum: Y", and that must agree too).
+version=$("$ossl" --version 2>&1 | head -n 1 | cut -d, -f1)
+theirs=$(sed -n 's/^\(Current \)\{0,1\}PE checksum *: *\([0-9A-Fa-f]\{1,8\}\).*/\2/p' <<<"$verify" | head -n 1)
+calculated=$(sed -n 's/^Calculated PE checksum *: *\([0-9A-Fa-f]\{1,8\}\).*/\1/p' <<<"$verify" | head -n 1)
 ours=$(cargo run -q --locked -p pecheck -- checksum "$pkg/rsmailslot.sys" | sed 's/^0x//')
-if [ "$(printf '%08x' "0x$theirs")" != "$ours" ]; then
-    echo "check-driver: PE checksum: osslsigncode says $theirs, pecheck computes $ours" >&2
+if [ -z "$theirs" ] || [ "$(printf '%08x' "0x$theirs")" != "$ours" ]; then
+    echo "$verify" >&2
+    echo "check-driver: PE checksum: $version says '$theirs', pecheck computes $ours" >&2
+    exit 1
+fi
+if [ -n "$calculated" ] && [ "$(printf '%08x' "0x$calculated")" != "$ours" ]; then
+    echo "check-driver: PE checksum: $version calculates $calculated, pecheck $ours" >&2
     exit 1
 fi
 # The certificate shipped is the one that signed the image.
@@ -33,8 +54,8 @@ if cargo run -q --locked -p pecheck -- check "$tampered" driver/allowed-imports.
     echo "check-driver: pecheck accepted a tampered image" >&2
     exit 1
 fi
-if osslsigncode verify -CAfile cert/rsmailslot-test.crt -in "$tampered" >/dev/null 2>&1; then
+if "$ossl" verify -CAfile cert/rsmailslot-test.crt -in "$tampered" >/dev/null 2>&1; then
     echo "check-driver: osslsigncode accepted a tampered image" >&2
     exit 1
 fi
-echo "check-driver: signature ok, checksum 0x$ours agrees with osslsigncode"
+echo "check-driver: signature ok, checksum 0x$ours agrees with $version"

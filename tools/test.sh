@@ -40,8 +40,9 @@ for target in x86_64-win7-windows-gnu i686-win7-windows-gnu; do
         -Zbuild-std=std,panic_abort --target "$target" -- -D warnings
 done
 
-echo "== driver: PE, import and signature checks"
+echo "== driver: PE, import and signature checks, with the installed osslsigncode and Debian 12's own"
 tools/check-driver.sh
+OSSLSIGNCODE=$(tools/osslsigncode-debian12.sh) tools/check-driver.sh
 
 echo "== driver: the exception-guarded copy, run under Wine, and its unwind data in the image"
 tools/test-guarded-copy.sh

@@ -118,13 +118,48 @@ fn primitive_driver_rules() {
         !inf.sections.contains_key("defaultinstall"),
         "only decorated DefaultInstall sections"
     );
-    assert!(!inf.sections.contains_key("defaultuninstall"));
-    inf.section("DefaultInstall.NTamd64");
-    assert_eq!(
-        inf.value("DefaultUninstall.NTamd64", "LegacyUninstall"),
-        "1"
+    // Primitive drivers need no uninstall section (Windows 10 1903 and later remove the
+    // package themselves), and a DelFiles reusing the CopyFiles section is not allowed.
+    assert!(
+        !inf.sections
+            .keys()
+            .any(|s| s.starts_with("defaultuninstall")),
+        "no DefaultUninstall section"
     );
+    // Every install section is decorated with build 19041: the first with ExAllocatePool2,
+    // and at least the 16299 InfVerif requires for DIRID 13 in DefaultInstall.
+    let installs: Vec<&String> = inf
+        .sections
+        .keys()
+        .filter(|s| s.starts_with("defaultinstall"))
+        .collect();
+    assert_eq!(
+        installs,
+        [
+            INSTALL.to_ascii_lowercase(),
+            format!("{INSTALL}.services").to_ascii_lowercase()
+        ]
+        .iter()
+        .collect::<Vec<_>>()
+    );
+    assert_eq!(inf.value(INSTALL, "CopyFiles"), "RsMailslot.Files");
     assert_eq!(inf.value("DestinationDirs", "DefaultDestDir"), "13");
+}
+
+/// The install section, decorated for x64 Windows 10 build 19041 and later.
+const INSTALL: &str = "DefaultInstall.NTamd64.10.0...19041";
+
+#[test]
+fn the_decoration_names_the_build_that_has_every_import() {
+    // TargetOSVersion: NT<arch>.<major>.<minor>.<product type>.<suite mask>.<build>.
+    let fields: Vec<&str> = INSTALL.split('.').collect();
+    assert_eq!(
+        fields,
+        ["DefaultInstall", "NTamd64", "10", "0", "", "", "19041"]
+    );
+    // ExAllocatePool2 is the import that needs 19041 (Windows 10 version 2004).
+    let imports = include_str!("../allowed-imports.txt");
+    assert!(imports.lines().any(|l| l == "ntoskrnl.exe!ExAllocatePool2"));
 }
 
 #[test]
@@ -143,7 +178,7 @@ fn every_referenced_section_and_string_exists() {
             }
         }
     }
-    let add = inf.value("DefaultInstall.NTamd64.Services", "AddService");
+    let add = inf.value(&format!("{INSTALL}.Services"), "AddService");
     let fields: Vec<&str> = add.split(',').map(str::trim).collect();
     inf.section(fields[2]);
     for entries in inf.sections.values() {
@@ -165,11 +200,9 @@ fn every_referenced_section_and_string_exists() {
 #[test]
 fn names_match_the_driver() {
     let inf = Inf::load();
-    let add = inf.value("DefaultInstall.NTamd64.Services", "AddService");
+    let add = inf.value(&format!("{INSTALL}.Services"), "AddService");
     let service = add.split(',').next().unwrap().trim();
     assert_eq!(service, names::SERVICE_NAME);
-    let del = inf.value("DefaultUninstall.NTamd64.Services", "DelService");
-    assert_eq!(del.split(',').next().unwrap().trim(), names::SERVICE_NAME);
     assert_eq!(inf.section("SourceDisksFiles")[0].0, names::BINARY_NAME);
     assert_eq!(inf.section("RsMailslot.Files")[0].1, names::BINARY_NAME);
     let binary = inf.value("RsMailslot.Service", "ServiceBinary");

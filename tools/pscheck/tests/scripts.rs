@@ -106,3 +106,35 @@ fn the_shared_module_exports_what_it_defines_and_scripts_call_only_that() {
         }
     }
 }
+
+#[test]
+fn install_accepts_its_own_package_again_and_dates_in_utc() {
+    let install = read("Install-Driver.ps1");
+    // pnputil's 259: this very package (same DriverVer) is a redeploy, not an error; another
+    // build that outranks it is refused with what to do.
+    assert!(
+        install.contains("if ($code -eq 259)"),
+        "pnputil's 259 is not handled"
+    );
+    assert!(
+        install.contains("DriverVer"),
+        "259 is not compared with the package's DriverVer"
+    );
+    assert!(install.contains("Uninstall-Driver.ps1, then run this again"));
+    // The DriverVer date is UTC: Inf2Cat must check it against UTC (its default).
+    for (name, _) in SCRIPTS {
+        assert!(
+            !read(name).to_ascii_lowercase().contains("/uselocaltime"),
+            "{name} runs Inf2Cat with /uselocaltime"
+        );
+    }
+    // Dates printed for comparison do not depend on the VM's culture.
+    assert!(install.contains("InvariantCulture"));
+}
+
+#[test]
+fn deploy_runs_the_32_bit_harness_too() {
+    let deploy = read("Deploy-VM.ps1");
+    assert!(deploy.contains("'usermode-test-x86.exe'"));
+    assert!(deploy.contains("$results['rsmailslot-x86'].summary.failed -gt 0"));
+}
