@@ -19,9 +19,12 @@ use alloc::vec::Vec;
 use hashbrown::HashTable;
 
 use crate::dir::{align8, write_record, DirClass, DirEntry};
-use crate::name::{names_equal, parse_target, Target};
+use crate::fold::folded_units;
+#[cfg(feature = "audit")]
+use crate::name::names_equal;
+use crate::name::{parse_target, Target};
 use crate::pattern::Pattern;
-use crate::prepared::{hash_units, Prepared, PreparedName};
+use crate::prepared::{hash_folded, hash_units, Prepared, PreparedName};
 use crate::status::NtStatus;
 use crate::wire::{
     CreateParameters, MailslotInfo, PeekHeader, MAILSLOT_NO_MESSAGE, READ_TIMEOUT_FOREVER,
@@ -295,6 +298,11 @@ struct Slot {
     serial: u64,
     /// Relative name without the leading backslash, in the creator's case.
     name: Vec<u16>,
+    /// The name case-folded, and its hash in the name table: made before the lock, so that
+    /// under it a lookup compares plain units and a removal or the table's growth rehashes
+    /// nothing.
+    folded: Vec<u16>,
+    hash: u64,
     max_message_size: u32,
     quota: u32,
     read_timeout: i64,
@@ -380,9 +388,9 @@ fn live_mut(entries: &mut [SlabEntry], r: SlotRef) -> Option<&mut Slot> {
     }
 }
 
-fn hash_entry(keys: [u64; 2], entries: &[SlabEntry], index: u32) -> u64 {
+fn hash_entry(entries: &[SlabEntry], index: u32) -> u64 {
     match entries.get(index as usize) {
-        Some(SlabEntry::Live(s)) => hash_units(keys, s.name.iter().copied()),
+        Some(SlabEntry::Live(s)) => s.hash,
         // The table only ever holds live indices.
         _ => 0,
     }
@@ -426,20 +434,13 @@ impl Msfs {
         self.open_handles == 0 && self.names.is_empty()
     }
 
-    /// The slot named `units`, whose hash under the keys `keys` is `hash` (recomputed when the
-    /// name was prepared for other keys than this engine's).
-    fn find(&self, units: &[u16], hash: u64, keys: [u64; 2]) -> Option<u32> {
-        let hash = if keys == self.hash_keys {
-            hash
-        } else {
-            hash_units(self.hash_keys, units.iter().copied())
-        };
+    /// The slot whose folded name is `folded`, hashed to `hash` (by [`PreparedName::rekeyed`]
+    /// for this engine's keys).
+    fn find(&self, folded: &[u16], hash: u64) -> Option<u32> {
         let entries = &self.entries;
         self.names
             .find(hash, |&index| match entries.get(index as usize) {
-                Some(SlabEntry::Live(s)) => {
-                    names_equal(s.name.iter().copied(), units.iter().copied())
-                }
+                Some(SlabEntry::Live(s)) => s.folded == folded,
                 _ => false,
             })
             .copied()
@@ -482,12 +483,18 @@ impl Msfs {
         access: Access,
         now: i64,
     ) -> Result<Handle, NtStatus> {
-        let (units, hash, name_keys) = match name.kind {
+        let name = name.rekeyed(self.hash_keys);
+        let (units, folded, hash) = match name.kind {
             Prepared::Root { empty: true } => return Err(NtStatus::OBJECT_PATH_SYNTAX_BAD),
             Prepared::Root { empty: false } => return Err(NtStatus::OBJECT_NAME_INVALID),
-            Prepared::Slot { units, hash, keys } => (units, hash, keys),
+            Prepared::Slot {
+                units,
+                folded,
+                hash,
+                ..
+            } => (units, folded, hash),
         };
-        if self.find(&units, hash, name_keys).is_some() {
+        if self.find(&folded, hash).is_some() {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
         }
         let serial = self.next_serial;
@@ -513,20 +520,17 @@ impl Msfs {
         };
         self.compact_order_if_sparse();
         self.order.try_reserve(1).map_err(no_memory)?;
-        let (keys, entries) = (self.hash_keys, &self.entries);
+        let entries = &self.entries;
         self.names
-            .try_reserve(1, |&i| hash_entry(keys, entries, i))
+            .try_reserve(1, |&i| hash_entry(entries, i))
             .map_err(no_memory)?;
 
         // Commit: nothing below allocates or fails.
-        let hash = if name_keys == self.hash_keys {
-            hash
-        } else {
-            hash_units(self.hash_keys, units.iter().copied())
-        };
         let slot = Slot {
             serial,
             name: units,
+            folded,
+            hash,
             max_message_size: params.maximum_message_size,
             quota: params.mailslot_quota,
             read_timeout: params.stored_read_timeout(),
@@ -544,9 +548,9 @@ impl Msfs {
             }
             None => self.entries.push(SlabEntry::Live(slot)),
         }
-        let (keys, entries) = (self.hash_keys, &self.entries);
+        let entries = &self.entries;
         self.names
-            .insert_unique(hash, index, |&i| hash_entry(keys, entries, i));
+            .insert_unique(hash, index, |&i| hash_entry(entries, i));
         self.order.push((serial, index));
         self.next_serial = next_serial;
         self.open_handles = open_handles;
@@ -577,7 +581,7 @@ impl Msfs {
                     .names
                     .find(hash, |&index| match self.entries.get(index as usize) {
                         Some(SlabEntry::Live(s)) => {
-                            names_equal(s.name.iter().copied(), units.clone())
+                            folded_units(units.clone()).eq(s.folded.iter().copied())
                         }
                         _ => false,
                     })
@@ -602,9 +606,16 @@ impl Msfs {
             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         let kind = match &name.kind {
             Prepared::Root { .. } => HandleKind::Root(DirCursor::default()),
-            Prepared::Slot { units, hash, keys } => {
+            Prepared::Slot {
+                folded, hash, keys, ..
+            } => {
+                let hash = if *keys == self.hash_keys {
+                    *hash
+                } else {
+                    hash_folded(self.hash_keys, folded)
+                };
                 let slot = self
-                    .find(units, *hash, *keys)
+                    .find(folded, hash)
                     .and_then(|index| self.slot_ref(index))
                     .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
                 HandleKind::Client { slot, access }
@@ -1120,8 +1131,7 @@ impl Msfs {
             return;
         };
         self.free_head = Some(index);
-        let hash = hash_units(self.hash_keys, slot.name.iter().copied());
-        if let Ok(found) = self.names.find_entry(hash, |&i| i == index) {
+        if let Ok(found) = self.names.find_entry(slot.hash, |&i| i == index) {
             found.remove();
         }
         if let Ok(pos) = self.order.binary_search_by_key(&slot.serial, |&(s, _)| s) {
@@ -1229,6 +1239,12 @@ mod audit {
             let mut charge = 0u64;
             for &(index, slot) in &live {
                 let hash = hash_units(self.hash_keys, slot.name.iter().copied());
+                if hash != slot.hash {
+                    return Err(format!("slot {index}'s stored hash is stale"));
+                }
+                if !folded_units(slot.name.iter().copied()).eq(slot.folded.iter().copied()) {
+                    return Err(format!("slot {index}'s folded name is not its name folded"));
+                }
                 let hits = self.names.iter_hash(hash).filter(|&&i| i == index).count();
                 if hits != 1 {
                     return Err(format!("slot {index} is in the name table {hits} times"));

@@ -115,7 +115,9 @@ pub(crate) fn hash_name<H: Hasher>(units: impl Iterator<Item = u16>, state: &mut
     }
 }
 
-/// Case-insensitive equality under simple case folding.
+/// Case-insensitive equality under simple case folding: the audit's independent check of the
+/// folded names the engine stores.
+#[cfg(any(test, feature = "audit"))]
 pub(crate) fn names_equal(a: impl Iterator<Item = u16>, b: impl Iterator<Item = u16>) -> bool {
     folded_units(a).eq(folded_units(b))
 }

@@ -10,6 +10,7 @@ use core::hash::Hasher;
 
 use siphasher::sip::SipHasher13;
 
+use crate::fold::folded_units;
 use crate::name::{hash_name, parse_target, Target};
 use crate::status::NtStatus;
 
@@ -24,10 +25,11 @@ pub struct PreparedName {
 pub(crate) enum Prepared {
     /// The device root; `empty` when the name had no characters at all (not even `\`).
     Root { empty: bool },
-    /// A mailslot: its units (without the leading backslash, in the caller's case), and their
-    /// case-folded hash under `keys`.
+    /// A mailslot: its units (without the leading backslash, in the caller's case), the same
+    /// case-folded, and the hash of the folded units under `keys`.
     Slot {
         units: Vec<u16>,
+        folded: Vec<u16>,
         hash: u64,
         keys: [u64; 2],
     },
@@ -43,16 +45,38 @@ impl PreparedName {
                 empty: name.is_empty(),
             },
             Target::Slot(n) => {
-                let mut units = Vec::new();
-                units
-                    .try_reserve_exact(n.len_units())
-                    .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
-                units.extend(n.units());
-                let hash = hash_units(keys, units.iter().copied());
-                Prepared::Slot { units, hash, keys }
+                let units = copy_of(n.units(), n.len_units())?;
+                // Simple case folding keeps a name's length in UTF-16 units but for the few
+                // code points whose folding crosses planes; the reservation is a hint.
+                let folded = copy_of(folded_units(n.units()), n.len_units())?;
+                let hash = hash_folded(keys, &folded);
+                Prepared::Slot {
+                    units,
+                    folded,
+                    hash,
+                    keys,
+                }
             }
         };
         Ok(PreparedName { kind })
+    }
+
+    /// The same name with its hash under `keys` (recomputed only when it was prepared for
+    /// other keys).
+    pub(crate) fn rekeyed(mut self, keys: [u64; 2]) -> PreparedName {
+        if let Prepared::Slot {
+            folded,
+            hash,
+            keys: k,
+            ..
+        } = &mut self.kind
+        {
+            if *k != keys {
+                *hash = hash_folded(keys, folded);
+                *k = keys;
+            }
+        }
+        self
     }
 
     /// True for the device root.
@@ -67,6 +91,32 @@ pub(crate) fn hash_units(keys: [u64; 2], units: impl Iterator<Item = u16>) -> u6
     let mut state = SipHasher13::new_with_keys(k0, k1);
     hash_name(units, &mut state);
     state.finish()
+}
+
+/// [`hash_units`] of a name whose folded units are `folded` (folding twice changes nothing).
+pub(crate) fn hash_folded(keys: [u64; 2], folded: &[u16]) -> u64 {
+    let [k0, k1] = keys;
+    let mut state = SipHasher13::new_with_keys(k0, k1);
+    for &unit in folded {
+        state.write_u16(unit);
+    }
+    state.finish()
+}
+
+/// The units of `units` in a fresh vector, `hint` of them reserved first, without panicking
+/// when memory runs out.
+fn copy_of(units: impl Iterator<Item = u16>, hint: usize) -> Result<Vec<u16>, NtStatus> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(hint)
+        .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+    for unit in units {
+        if out.len() == out.capacity() {
+            out.try_reserve(1)
+                .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        }
+        out.push(unit);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -87,10 +137,19 @@ mod tests {
         assert_eq!(root.kind, Prepared::Root { empty: false });
         assert!(root.is_root());
         let slot = PreparedName::prepare(&utf16("\\App\\Events"), keys).unwrap();
-        let Prepared::Slot { units, hash, .. } = &slot.kind else {
+        let Prepared::Slot {
+            units,
+            folded,
+            hash,
+            keys: k,
+        } = &slot.kind
+        else {
             panic!("not a slot: {slot:?}");
         };
         assert_eq!(String::from_utf16(units).unwrap(), "App\\Events");
+        assert_eq!(String::from_utf16(folded).unwrap(), "app\\events");
+        // The hash of the folded units is the table's hash of the name.
+        assert_eq!(*hash, hash_units(*k, units.iter().copied()));
         // The hash ignores case, as names do.
         let lower = PreparedName::prepare(&utf16("\\app\\EVENTS"), keys).unwrap();
         let Prepared::Slot { hash: other, .. } = lower.kind else {

@@ -39,6 +39,9 @@ pub struct Counts {
     pub copied: u64,
     /// Of those, bytes moved while the driver held a spin lock.
     pub copied_locked: u64,
+    /// Bytes the driver had the kernel compare for it (memcmp), and of those under its lock.
+    pub compared: u64,
+    pub compared_locked: u64,
 }
 
 thread_local! {
@@ -53,6 +56,8 @@ thread_local! {
             allocated_locked: 0,
             copied: 0,
             copied_locked: 0,
+            compared: 0,
+            compared_locked: 0,
         })
     };
 }
@@ -147,6 +152,21 @@ pub fn unstepped<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     set_trap_flag(true);
     r
+}
+
+/// Called by memcmp: `n` bytes compared for the driver.
+pub fn compared(n: usize) {
+    if !ACTIVE.with(Cell::get) {
+        return;
+    }
+    COUNTS.with(|c| {
+        let mut v = c.get();
+        v.compared += n as u64;
+        if cpu::spin_locks_held() > 0 {
+            v.compared_locked += n as u64;
+        }
+        c.set(v);
+    });
 }
 
 /// Called by the copy routines the driver imports: `n` bytes moved for it.

@@ -563,18 +563,21 @@ extern "win64" fn memset(dst: usize, c: i32, n: usize) -> usize {
 }
 
 extern "win64" fn memcmp(a: usize, b: usize, n: usize) -> i32 {
-    crate::seh::attributed(caller(), || {
-        // SAFETY: as in memcpy; both ranges are only read.
-        let (x, y) = unsafe {
-            (
-                std::slice::from_raw_parts(a as *const u8, n),
-                std::slice::from_raw_parts(b as *const u8, n),
-            )
-        };
-        x.iter()
-            .zip(y)
-            .find(|(p, q)| p != q)
-            .map_or(0, |(p, q)| i32::from(*p) - i32::from(*q))
+    crate::count::compared(n);
+    crate::count::unstepped(|| {
+        crate::seh::attributed(caller(), || {
+            // SAFETY: as in memcpy; both ranges are only read.
+            let (x, y) = unsafe {
+                (
+                    std::slice::from_raw_parts(a as *const u8, n),
+                    std::slice::from_raw_parts(b as *const u8, n),
+                )
+            };
+            x.iter()
+                .zip(y)
+                .find(|(p, q)| p != q)
+                .map_or(0, |(p, q)| i32::from(*p) - i32::from(*q))
+        })
     })
 }
 
