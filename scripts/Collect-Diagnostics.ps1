@@ -7,8 +7,10 @@
     (state, start mode, binary, last exit code); the driver-store package and the binary's
     hash and signature; the KMDF runtime version (Wdf01000.sys); Driver Verifier's settings
     and whether rsmailslot.sys is verified; recent Service Control Manager and Kernel-PnP
-    events that mention the driver; and the newest minidump (copied) if one exists, plus
-    whether a full MEMORY.DMP is present.
+    events that mention the driver; the newest minidump (copied) if one exists, plus whether a
+    full MEMORY.DMP is present; `sc qc` of the service and its Parameters\Wdf key; and
+    setupapi.dev.log, where pnputil's failures are explained. Run it elevated: it refuses to
+    start otherwise, as half of this is unreadable without it.
 .PARAMETER OutputPath
     The folder to write. Default: .\rsmailslot-diagnostics-<date>.
 .EXAMPLE
@@ -26,8 +28,10 @@ $ErrorActionPreference = 'Stop'
 Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath 'RsMailslot.Common.psm1') -Force
 $names = Get-RsMailslotName
 
+# Refused early rather than half done: DISM's driver list, Driver Verifier's settings, the
+# minidump folder and some event logs are only readable elevated.
 if (-not (Test-Administrator)) {
-    Write-Warning 'Not elevated: Driver Verifier settings, some events and the minidump folder may be unreadable.'
+    throw 'Run Collect-Diagnostics.ps1 from an elevated PowerShell (Run as administrator): the driver store, Driver Verifier settings, dumps and some logs are unreadable otherwise.'
 }
 New-Item -ItemType Directory -Force -Path $OutputPath | Out-Null
 $report = [ordered]@{}
@@ -62,6 +66,26 @@ if ($service) {
 $report['DriverStore'] = @(Get-RsMailslotDriverPackage | ForEach-Object {
     [ordered]@{ PublishedName = $_.Driver; Version = $_.Version; Date = "$($_.Date)"; OriginalFile = $_.OriginalFileName }
 })
+
+# The service as the Service Control Manager sees it, and its KMDF key (the version it bound).
+& sc.exe qc $names.Service 2>&1 | Out-String | Set-Content -LiteralPath (Join-Path -Path $OutputPath -ChildPath 'sc-qc.txt')
+$wdfKey = "HKLM:\SYSTEM\CurrentControlSet\Services\$($names.Service)\Parameters\Wdf"
+$report['ServiceWdfKey'] = if (Test-Path -LiteralPath $wdfKey) {
+    $values = Get-ItemProperty -LiteralPath $wdfKey
+    [ordered]@{ KmdfLibraryVersion = [string]$values.KmdfLibraryVersion; WdfMajorVersion = [string]$values.WdfMajorVersion; WdfMinorVersion = [string]$values.WdfMinorVersion }
+} else {
+    'absent'
+}
+
+# pnputil's documentation names setupapi.dev.log as where an install failure is explained:
+# the sections of it that mention the INF.
+$setupLog = Join-Path -Path $env:SystemRoot -ChildPath 'INF\setupapi.dev.log'
+if (Test-Path -LiteralPath $setupLog) {
+    Copy-Item -LiteralPath $setupLog -Destination $OutputPath
+    $report['SetupApiLogMentions'] = @(Select-String -LiteralPath $setupLog -Pattern ([regex]::Escape($names.Inf)) -SimpleMatch:$false).Count
+} else {
+    $report['SetupApiLogMentions'] = 'no setupapi.dev.log'
+}
 
 $wdf = Join-Path -Path $env:SystemRoot -ChildPath 'System32\drivers\Wdf01000.sys'
 if (Test-Path -LiteralPath $wdf) {

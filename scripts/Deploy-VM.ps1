@@ -34,7 +34,8 @@
 .PARAMETER Bench
     Also run the benchmark against both namespaces.
 .PARAMETER SkipInstall
-    Run the harness against an rsmailslot already installed in the VM.
+    Run the harness against an rsmailslot already installed in the VM (the Driver Verifier
+    recipe): the installed service is started first if it is not running.
 .EXAMPLE
     .\Deploy-VM.ps1 -VMName rsmailslot-test -PrepareTestSigning
 .EXAMPLE
@@ -79,6 +80,11 @@ if ($PSCmdlet.ParameterSetName -eq 'HyperV') {
     if ($vm.State -ne 'Running') {
         throw "VM '$VMName' is $($vm.State): start it (Start-VM -Name '$VMName') and wait for it to boot."
     }
+    # A generation 2 VM's firmware may have Secure Boot on, under which Windows refuses test
+    # signing; it can only be turned off with the VM off, so say so before touching the VM.
+    if ($vm.Generation -eq 2 -and (Get-VMFirmware -VMName $VMName).SecureBoot -eq 'On') {
+        throw "Secure Boot is on in VM '$VMName', and Windows refuses test signing under it. Stop the VM, run Set-VMFirmware -VMName '$VMName' -EnableSecureBoot Off, start it, then run this again."
+    }
 } else {
     try {
         Test-WSMan -ComputerName $ComputerName | Out-Null
@@ -98,18 +104,38 @@ function New-VMSession {
     }
 }
 
+function Get-BootTime {
+    param($Session)
+    Invoke-Command -Session $Session -ScriptBlock {
+        Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
+        (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime
+    }
+}
+
 function Wait-VMSession {
-    param([int] $Seconds = 600)
+    # A session to the VM once it has booted again: one that reaches the old boot while it
+    # shuts down (its boot time unchanged) does not count.
+    param([datetime] $BootedBefore, [int] $Seconds = 600)
     $deadline = (Get-Date).AddSeconds($Seconds)
     while ((Get-Date) -lt $deadline) {
         Start-Sleep -Seconds 10
         try {
-            return New-VMSession
+            $candidate = New-VMSession
         } catch {
             Write-Verbose "VM not reachable yet: $($_.Exception.Message)"
+            continue
         }
+        try {
+            if ((Get-BootTime -Session $candidate) -ne $BootedBefore) {
+                return $candidate
+            }
+            Write-Verbose 'The VM still runs the boot before the restart.'
+        } catch {
+            Write-Verbose "VM not ready yet: $($_.Exception.Message)"
+        }
+        Remove-PSSession -Session $candidate
     }
-    throw "The VM did not come back within $Seconds s after its restart."
+    throw "The VM did not come back from its restart within $Seconds s."
 }
 
 $target = if ($PSCmdlet.ParameterSetName -eq 'HyperV') { "VM $VMName" } else { $ComputerName }
@@ -120,6 +146,7 @@ try {
     if ($PSCmdlet.ShouldProcess($target, "copy the package and scripts to $RemotePath")) {
         Invoke-Command -Session $session -ScriptBlock {
             param($Scripts, $Package)
+            Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
             New-Item -ItemType Directory -Force -Path $Scripts, $Package | Out-Null
         } -ArgumentList $remoteScripts, $remotePackage
         Copy-Item -ToSession $session -Path (Join-Path -Path $PackagePath -ChildPath '*') -Destination $remotePackage -Force
@@ -127,6 +154,7 @@ try {
     }
 
     $state = Invoke-Command -Session $session -ScriptBlock {
+        Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
         $options = (Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control' -Name SystemStartOptions).SystemStartOptions
         [pscustomobject]@{
             TestSigning = [bool]($options -match '\bTESTSIGNING\b')
@@ -139,21 +167,40 @@ try {
             throw "Test signing is not in force in $target. Run again with -PrepareTestSigning (it runs Enable-TestSigning.ps1 there and restarts the VM), or run that script in the VM yourself."
         }
         if ($PSCmdlet.ShouldProcess($target, 'enable test signing and restart')) {
+            $bootedBefore = Get-BootTime -Session $session
             Invoke-Command -Session $session -ScriptBlock {
                 param($Scripts, $Package)
+                Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
                 & (Join-Path $Scripts 'Enable-TestSigning.ps1') -CertificatePath (Join-Path $Package 'rsmailslot.cer') -Restart -Confirm:$false
             } -ArgumentList $remoteScripts, $remotePackage
             Remove-PSSession -Session $session
             Write-Host "Waiting for $target to restart..."
-            $session = Wait-VMSession
+            $session = Wait-VMSession -BootedBefore $bootedBefore
         }
     }
 
     if (-not $SkipInstall -and $PSCmdlet.ShouldProcess($target, 'Install-Driver.ps1')) {
         Invoke-Command -Session $session -ScriptBlock {
             param($Scripts, $Package)
+            Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
             & (Join-Path $Scripts 'Install-Driver.ps1') -PackagePath $Package -Confirm:$false
         } -ArgumentList $remoteScripts, $remotePackage | Format-List | Out-Host
+    } elseif ($SkipInstall -and $PSCmdlet.ShouldProcess($target, "start the installed $($names.Service) service")) {
+        # The service is demand-start: after a restart (Driver Verifier's, say) nothing has
+        # loaded the driver, so the harness would find no \\.\RsMailslot\ at all.
+        Invoke-Command -Session $session -ScriptBlock {
+            param($Scripts, $Service)
+            Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
+            Import-Module -Name (Join-Path $Scripts 'RsMailslot.Common.psm1') -Force
+            $out = & sc.exe start $Service 2>&1 | Out-String
+            # 1056: already running.
+            if ($LASTEXITCODE -ne 0 -and $LASTEXITCODE -ne 1056) {
+                throw "sc.exe start $Service failed (exit $LASTEXITCODE): $out"
+            }
+            if (-not (Wait-ServiceState -State 'Running')) {
+                throw "$Service did not reach Running: run Collect-Diagnostics.ps1 in the VM."
+            }
+        } -ArgumentList $remoteScripts, $names.Service
     }
 
     if (-not $PSCmdlet.ShouldProcess($target, 'run usermode-test.exe and usermode-test-x86.exe against native and rsmailslot')) {
@@ -163,6 +210,7 @@ try {
     # pointer, which the driver must read as one (IoIs32bitProcess).
     $runs = Invoke-Command -Session $session -ScriptBlock {
         param($Package, $Bench)
+        Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
         foreach ($build in @(@{ Exe = 'usermode-test.exe'; Suffix = '' }, @{ Exe = 'usermode-test-x86.exe'; Suffix = '-x86' })) {
             $exe = Join-Path $Package $build.Exe
             foreach ($ns in 'native', 'rsmailslot') {

@@ -9,6 +9,8 @@
     after a restart; the script offers one (or restarts at once with -Restart).
 
     Test signing cannot be turned on while Secure Boot is on: the script stops and says so.
+    When BitLocker protects the system drive it warns first: the changed boot configuration
+    makes the next boot ask for the recovery key unless protection is suspended.
     Run it elevated, on a test machine only: it lowers the machine's driver-signing policy.
 .PARAMETER CertificatePath
     The package's test certificate (DER). Default: rsmailslot.cer beside this script, else in
@@ -66,6 +68,16 @@ try {
 }
 if ($secureBoot) {
     throw 'Secure Boot is on, and Windows refuses test signing while it is. Turn it off in the firmware (Hyper-V: Set-VMFirmware -VMName <name> -EnableSecureBoot Off, with the VM off), then run this again.'
+}
+
+# Changing the boot configuration makes BitLocker ask for its recovery key at the next boot
+# unless protection is suspended for it.
+$bitLocker = Get-Command -Name Get-BitLockerVolume -ErrorAction SilentlyContinue
+if ($bitLocker -and -not (Test-TestSigningConfigured)) {
+    $volume = Get-BitLockerVolume -MountPoint $env:SystemDrive -ErrorAction SilentlyContinue
+    if ($volume -and [string]$volume.ProtectionStatus -eq 'On') {
+        Write-Warning "BitLocker protects $($env:SystemDrive): changing test signing will make the next boot ask for the recovery key. Suspend it for one restart first: Suspend-BitLocker -MountPoint $($env:SystemDrive) -RebootCount 1"
+    }
 }
 
 $wasActive = Test-TestSigningActive

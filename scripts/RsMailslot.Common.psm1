@@ -16,11 +16,14 @@ $script:InfName = 'rsmailslot.inf'
 $script:SysName = 'rsmailslot.sys'
 $script:CatalogName = 'rsmailslot.cat'
 $script:CatalogSignerSubject = 'CN=rsmailslot local catalog signing'
+# The subject tools/build-driver.sh gives the package's test certificate (rsmailslot.cer).
+$script:TestCertificateSubject = 'CN=rsmailslot test signing'
 
 function Get-RsMailslotName {
     <#
     .SYNOPSIS
-        The service, INF, driver, catalog and local catalog-signer names, as one object.
+        The service, INF, driver, catalog, local catalog-signer and test-certificate names, as
+        one object.
     #>
     [CmdletBinding()]
     param()
@@ -30,6 +33,7 @@ function Get-RsMailslotName {
         Sys           = $script:SysName
         Catalog       = $script:CatalogName
         CatalogSigner = $script:CatalogSignerSubject
+        TestCertificate = $script:TestCertificateSubject
     }
 }
 

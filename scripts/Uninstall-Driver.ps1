@@ -15,7 +15,9 @@
     Also remove the package's test certificate (give -CertificatePath) and the local
     catalog-signing certificate from LocalMachine\Root, TrustedPublisher and My.
 .PARAMETER CertificatePath
-    The package's rsmailslot.cer, to find its thumbprint for -RemoveTestCertificates.
+    The package's rsmailslot.cer, to find its thumbprint for -RemoveTestCertificates. Without
+    it, the certificates whose subject is the test certificate's (CN=rsmailslot test signing)
+    are removed from LocalMachine\Root and TrustedPublisher.
 .EXAMPLE
     .\Uninstall-Driver.ps1
 .EXAMPLE
@@ -66,7 +68,13 @@ if ($RemoveTestCertificates) {
     if ($CertificatePath) {
         $thumbprints += [System.Security.Cryptography.X509Certificates.X509Certificate2]::new((Resolve-Path -LiteralPath $CertificatePath).ProviderPath).Thumbprint
     } else {
-        Write-Warning 'No -CertificatePath: the package test certificate stays trusted; only the local catalog signer is removed.'
+        # Without the .cer, the test certificate is found by the subject build-driver.sh gives it.
+        foreach ($store in 'Root', 'TrustedPublisher') {
+            $thumbprints += @(Get-ChildItem -Path "Cert:\LocalMachine\$store" | Where-Object Subject -EQ $names.TestCertificate | ForEach-Object Thumbprint)
+        }
+        if ($thumbprints.Count -eq 0) {
+            Write-Warning "No certificate with subject '$($names.TestCertificate)' is trusted on this machine."
+        }
     }
     $thumbprints += @(Get-ChildItem -Path 'Cert:\LocalMachine\My' | Where-Object Subject -EQ $names.CatalogSigner | ForEach-Object Thumbprint)
     foreach ($store in 'Root', 'TrustedPublisher', 'My') {

@@ -143,6 +143,7 @@ pub fn check_script(src: &str, expect: Expect) -> Vec<Finding> {
             "errors do not stop the script ($ErrorActionPreference = 'Stop')".into(),
         ));
     }
+    found.extend(remote_blocks_without_policy(src));
     if expect.changes_machine && !src.contains("SupportsShouldProcess") {
         found.push(at0(
             "changes the machine but has no [CmdletBinding(SupportsShouldProcess)] (-WhatIf)"
@@ -150,6 +151,71 @@ pub fn check_script(src: &str, expect: Expect) -> Vec<Finding> {
         ));
     }
     found
+}
+
+/// The script blocks given to `Invoke-Command` whose first statement (after `param`) is not
+/// `Set-ExecutionPolicy -Scope Process ...`. A remote session on a stock Windows client runs
+/// under the machine's policy (`Restricted` by default), which refuses every `.ps1` and
+/// `.psm1` the block would run; the process scope lasts as long as the remote session.
+pub fn remote_blocks_without_policy(src: &str) -> Vec<Finding> {
+    let tree = parse(src);
+    let mut found = Vec::new();
+    walk(tree.root_node(), &mut |n| {
+        if n.kind() != "command" {
+            return;
+        }
+        let is_invoke = n
+            .child_by_field_name("command_name")
+            .is_some_and(|name| src[name.byte_range()].eq_ignore_ascii_case("Invoke-Command"));
+        let Some(elements) = n.child_by_field_name("command_elements") else {
+            return;
+        };
+        if !is_invoke {
+            return;
+        }
+        let mut blocks = Vec::new();
+        walk(elements, &mut |e| {
+            // Only this command's own blocks: a nested command's are visited on their own.
+            if e.kind() == "script_block" && enclosing_command(e) == Some(n.id()) {
+                blocks.push(e);
+            }
+        });
+        for block in blocks {
+            let first = block
+                .child_by_field_name("script_block_body")
+                .and_then(|body| body.child_by_field_name("statement_list"))
+                .and_then(|list| list.named_child(0));
+            let sets_policy = first.is_some_and(|s| {
+                let words: Vec<String> = src[s.byte_range()]
+                    .split_whitespace()
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                words.first().is_some_and(|w| w == "set-executionpolicy")
+                    && words
+                        .windows(2)
+                        .any(|p| p[0] == "-scope" && p[1] == "process")
+            });
+            if !sets_policy {
+                found.push(Finding {
+                    line: n.start_position().row + 1,
+                    message: "an Invoke-Command script block does not start with Set-ExecutionPolicy -Scope Process (a stock client's Restricted policy refuses the scripts it runs)".into(),
+                });
+            }
+        }
+    });
+    found
+}
+
+/// The id of the nearest `command` node above `node`.
+fn enclosing_command(node: Node<'_>) -> Option<usize> {
+    let mut at = node.parent();
+    while let Some(p) = at {
+        if p.kind() == "command" {
+            return Some(p.id());
+        }
+        at = p.parent();
+    }
+    None
 }
 
 /// The function names an `Export-ModuleMember -Function a, b, ...` statement lists.
@@ -179,6 +245,29 @@ mod tests {
     use super::*;
 
     const GOOD: &str = "<#\n.SYNOPSIS\n  s\n.DESCRIPTION\n  d\n.PARAMETER Name\n  n\n.PARAMETER Force\n  f\n.EXAMPLE\n  x\n#>\n[CmdletBinding(SupportsShouldProcess)]\nparam([string] $Name, [switch] $Force)\nSet-StrictMode -Version Latest\n$ErrorActionPreference = 'Stop'\nif ($PSCmdlet.ShouldProcess($Name, 'do')) { Write-Host \"x $($Name)\" }\n";
+
+    #[test]
+    fn remote_blocks_must_set_the_process_policy_first() {
+        let good = "Invoke-Command -Session $s -ScriptBlock {\n    param($A)\n    Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force\n    & (Join-Path $A 'x.ps1')\n} -ArgumentList $a\n";
+        assert_eq!(remote_blocks_without_policy(good), []);
+        let late = good.replace(
+            "    Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force\n    & (Join-Path $A 'x.ps1')",
+            "    & (Join-Path $A 'x.ps1')\n    Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force",
+        );
+        let found = remote_blocks_without_policy(&late);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 1);
+        let machine = good.replace("-Scope Process", "-Scope LocalMachine");
+        assert_eq!(remote_blocks_without_policy(&machine).len(), 1);
+        // A script block that is not Invoke-Command's is not a remote block.
+        let local = "$x = { Get-Date }\nForEach-Object -Process { $_ }\n";
+        assert_eq!(remote_blocks_without_policy(local), []);
+        // Two calls, one missing it, each found on its own.
+        let two = format!("{good}Invoke-Command -Session $s -ScriptBlock {{ Get-Date }}\n");
+        let found = remote_blocks_without_policy(&two);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 6);
+    }
 
     #[test]
     fn a_complete_script_passes() {

@@ -138,3 +138,70 @@ fn deploy_runs_the_32_bit_harness_too() {
     assert!(deploy.contains("'usermode-test-x86.exe'"));
     assert!(deploy.contains("$results['rsmailslot-x86'].summary.failed -gt 0"));
 }
+
+#[test]
+fn every_remote_block_of_deploy_is_seen_by_the_policy_rule() {
+    let deploy = read("Deploy-VM.ps1");
+    assert_eq!(pscheck::remote_blocks_without_policy(&deploy), []);
+    // Without the policy lines, each Invoke-Command block is reported.
+    let stripped: String = deploy
+        .lines()
+        .filter(|l| {
+            !l.trim_start()
+                .starts_with("Set-ExecutionPolicy -Scope Process")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let blocks = deploy.matches("Invoke-Command -Session").count();
+    assert!(blocks >= 6, "{blocks} Invoke-Command calls");
+    assert_eq!(
+        pscheck::remote_blocks_without_policy(&stripped).len(),
+        blocks
+    );
+}
+
+#[test]
+fn deploy_waits_for_a_new_boot_and_starts_an_installed_service() {
+    let deploy = read("Deploy-VM.ps1");
+    // A session that still reaches the old boot is not the restarted VM.
+    assert!(deploy.contains("LastBootUpTime"));
+    assert!(deploy.contains("$session = Wait-VMSession -BootedBefore $bootedBefore"));
+    // -SkipInstall (the Driver Verifier recipe) still loads the demand-start driver.
+    let skip = deploy
+        .find("} elseif ($SkipInstall")
+        .expect("-SkipInstall has its own branch");
+    assert!(deploy[skip..].contains("sc.exe start $Service"));
+    // Secure Boot is read from the host, where it can be turned off.
+    assert!(deploy.contains("Get-VMFirmware -VMName $VMName"));
+}
+
+#[test]
+fn diagnostics_and_certificates_on_a_stock_machine() {
+    let diag = read("Collect-Diagnostics.ps1");
+    let first_output = diag
+        .find("New-Item -ItemType Directory")
+        .expect("an output folder");
+    let refuse = diag
+        .find("if (-not (Test-Administrator)) {\n    throw")
+        .expect("refuses when not elevated");
+    assert!(refuse < first_output, "refuses before writing anything");
+    for wanted in ["setupapi.dev.log", "sc.exe qc", "\\Parameters\\Wdf"] {
+        assert!(
+            diag.contains(wanted),
+            "Collect-Diagnostics.ps1 lacks {wanted}"
+        );
+    }
+    // Uninstall finds the test certificate by the subject build-driver.sh gives it.
+    let module = read("RsMailslot.Common.psm1");
+    let build = std::fs::read_to_string(scripts_dir().join("../tools/build-driver.sh")).unwrap();
+    let subject = build
+        .split("-subj \"/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("build-driver.sh names the certificate's subject");
+    assert!(module.contains(&format!("$script:TestCertificateSubject = '{subject}'")));
+    assert!(
+        read("Uninstall-Driver.ps1").contains("Where-Object Subject -EQ $names.TestCertificate")
+    );
+    assert!(read("Enable-TestSigning.ps1").contains("Suspend-BitLocker"));
+}
