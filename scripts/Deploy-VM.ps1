@@ -23,7 +23,7 @@
 .PARAMETER Credential
     An administrator account of the VM. Asked for when not given.
 .PARAMETER PackagePath
-    The folder written by tools/build-driver.sh: rsmailslot.sys, .inf, .cer,
+    The folder written by tools/build-driver.sh: rsmailslot.sys, .inf, .cat, .cer,
     usermode-test.exe and usermode-test-x86.exe. Default: ..\target\package beside this script.
 .PARAMETER RemotePath
     Where the package and scripts go in the VM. Default C:\rsmailslot.
@@ -63,7 +63,7 @@ Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath 'RsMailslot.Common
 $names = Get-RsMailslotName
 
 # ---- host-side checks, before anything is copied --------------------------------------------
-foreach ($file in $names.Sys, $names.Inf, 'rsmailslot.cer', 'usermode-test.exe', 'usermode-test-x86.exe') {
+foreach ($file in $names.Sys, $names.Inf, $names.Catalog, 'rsmailslot.cer', 'usermode-test.exe', 'usermode-test-x86.exe') {
     Resolve-PackageFile -PackagePath $PackagePath -Name $file | Out-Null
 }
 $PackagePath = (Resolve-Path -LiteralPath $PackagePath).ProviderPath

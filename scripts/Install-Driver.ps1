@@ -6,9 +6,11 @@
     PowerShell, test signing in force, the package files, and trust in the certificate that
     signed rsmailslot.sys (Enable-TestSigning.ps1 sets up the last two).
 
-    Driver packages need a signed catalog. When the package has no rsmailslot.cat, the script
-    makes one (Inf2Cat when the WDK is installed, else New-FileCatalog) and signs it with the
-    machine-local certificate Enable-TestSigning.ps1 created. Then it adds and installs the
+    Driver packages need a signed catalog: tools/build-driver.sh writes rsmailslot.cat, signed
+    with the package's test certificate, and the script installs with it. Only with
+    -MakeCatalog does it make one here instead (Inf2Cat when the WDK is installed, else
+    New-FileCatalog), signed with the machine-local certificate Enable-TestSigning.ps1
+    created, replacing the package's. Then it adds and installs the
     package with pnputil /add-driver <inf> /install (the way Windows 10 1903 and later install
     a primitive driver: the binary runs from the driver store), starts the service, and reports
     the service state, the driver-store name and, when usermode-test.exe is in the package, one
@@ -18,6 +20,9 @@
     the folder holding this script's parent's target\package, else the current folder.
 .PARAMETER NoStart
     Install without starting the service.
+.PARAMETER MakeCatalog
+    Make and sign the catalog in this machine (Inf2Cat or New-FileCatalog) instead of using the
+    package's rsmailslot.cat.
 .EXAMPLE
     .\Install-Driver.ps1 -PackagePath C:\rsmailslot\package
 .EXAMPLE
@@ -27,7 +32,8 @@
 [CmdletBinding(SupportsShouldProcess)]
 param(
     [string] $PackagePath,
-    [switch] $NoStart
+    [switch] $NoStart,
+    [switch] $MakeCatalog
 )
 
 Set-StrictMode -Version Latest
@@ -53,15 +59,19 @@ if (-not (Test-CertificateTrusted -Thumbprint $signature.SignerCertificate.Thumb
     throw "The certificate that signed $($names.Sys) ($($signature.SignerCertificate.Subject), $($signature.SignerCertificate.Thumbprint)) is not trusted here: run Enable-TestSigning.ps1 -CertificatePath $(Join-Path $PackagePath 'rsmailslot.cer')."
 }
 
-# A package from tools/build-driver.sh has no catalog (it needs Windows tools), so make one.
+# tools/build-driver.sh packages a signed catalog; one is made here only when asked for.
 $catalog = Join-Path -Path $PackagePath -ChildPath $names.Catalog
-if (-not (Test-Path -LiteralPath $catalog)) {
+if (-not $MakeCatalog -and -not (Test-Path -LiteralPath $catalog)) {
+    throw "The package has no $($names.Catalog): rebuild it with tools/build-driver.sh, which writes and signs one, or run this again with -MakeCatalog to make one here."
+}
+if ($MakeCatalog) {
     $signer = Get-ChildItem -Path 'Cert:\LocalMachine\My' -CodeSigningCert |
         Where-Object Subject -EQ $names.CatalogSigner | Select-Object -First 1
     if (-not $signer) {
         throw "No '$($names.CatalogSigner)' certificate to sign the package catalog with: run Enable-TestSigning.ps1 first."
     }
     if ($PSCmdlet.ShouldProcess($catalog, 'create and sign the package catalog')) {
+        Remove-Item -LiteralPath $catalog -Force -ErrorAction SilentlyContinue
         # Inf2Cat on PATH, else the newest in the Windows Kits; its path either way.
         $command = Get-Command -Name Inf2Cat.exe -ErrorAction SilentlyContinue | Select-Object -First 1
         $inf2cat = if ($command) { $command.Source } else { $null }

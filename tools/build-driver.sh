@@ -5,6 +5,7 @@
 #   rsmailslot.pdb   its symbols
 #   rsmailslot.inf   the INF, DriverVer stamped with today's UTC date, the crate version and a
 #                    build number
+#   rsmailslot.cat   the catalog the INF names (tools/catgen), signed with the test certificate
 #   rsmailslot.cer   the test certificate (DER), to trust on a test-signing machine
 #   usermode-test.exe  the conformance harness (tools/build-harness.sh), run on the VM
 #   usermode-test-x86.exe  the same harness built for 32-bit Windows, run under WoW64
@@ -69,6 +70,14 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' driver/Cargo.toml | head -n 1)
 now=$(date -u +%s)
 build=$(( (now % 86400) / 2 ))
 sed "s|^DriverVer .*|DriverVer   = $(date -u -d "@$now" +%m/%d/%Y),$version.$build|" inf/rsmailslot.inf > "$out/rsmailslot.inf"
+
+# The catalog the INF names, as Inf2Cat would write it: the .sys's PE image hash and the
+# .inf's hash, for OSAttr 2:10.0 (every Windows 10 and 11; the INF's decoration narrows it to
+# build 19041 and later), signed with the test certificate (tools/catgen).
+echo "== catalog"
+cargo run -q --locked --release -p catgen -- --sys "$out/rsmailslot.sys" --inf "$out/rsmailslot.inf" \
+    --cert "$cert/rsmailslot-test.crt" --key "$cert/rsmailslot-test.key" --time "$now" --os 2:10.0 \
+    --out "$out/rsmailslot.cat"
 
 # The harness travels with the package: Deploy-VM.ps1 runs it against both namespaces.
 tools/build-harness.sh "$out"

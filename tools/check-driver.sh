@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=target/package
 ossl=${OSSLSIGNCODE:-osslsigncode}
-for f in rsmailslot.sys rsmailslot.pdb rsmailslot.inf rsmailslot.cer; do
+for f in rsmailslot.sys rsmailslot.pdb rsmailslot.inf rsmailslot.cat rsmailslot.cer; do
     [ -s "$pkg/$f" ] || { echo "check-driver: $pkg/$f is missing" >&2; exit 1; }
 done
 cargo run -q --locked -p pecheck -- check "$pkg/rsmailslot.sys" driver/allowed-imports.txt --signed
@@ -58,4 +58,39 @@ if "$ossl" verify -CAfile cert/rsmailslot-test.crt -in "$tampered" >/dev/null 2>
     echo "check-driver: osslsigncode accepted a tampered image" >&2
     exit 1
 fi
-echo "check-driver: signature ok, checksum 0x$ours agrees with $version"
+
+# The catalog: its signature and the .sys's PE image hash, checked by osslsigncode; the .inf's
+# SHA-256 found in it by openssl's own DER parser. Both must fail for a changed file.
+cat_verify() { "$ossl" verify -CAfile cert/rsmailslot-test.crt -catalog "$1" -in "$2" 2>&1; }
+if ! cat_out=$(cat_verify "$pkg/rsmailslot.cat" "$pkg/rsmailslot.sys") || ! grep -q "^Signature verification: ok" <<<"$cat_out"; then
+    echo "$cat_out" >&2
+    echo "check-driver: $version does not verify rsmailslot.sys against rsmailslot.cat" >&2
+    exit 1
+fi
+if cat_verify "$pkg/rsmailslot.cat" "$tampered" >/dev/null; then
+    echo "check-driver: $version found a tampered rsmailslot.sys in the catalog" >&2
+    exit 1
+fi
+bad_cat=$(mktemp)
+trap 'rm -f "$tampered" "$bad_cat"' EXIT
+cp "$pkg/rsmailslot.cat" "$bad_cat"
+# One byte of the signature value, the catalog's last bytes.
+size=$(stat -c %s "$bad_cat")
+printf '\x5a' | dd of="$bad_cat" bs=1 seek=$((size - 8)) conv=notrunc status=none
+if cat_verify "$bad_cat" "$pkg/rsmailslot.sys" >/dev/null; then
+    echo "check-driver: $version accepted a catalog whose signature was changed" >&2
+    exit 1
+fi
+listed() { openssl asn1parse -inform DER -in "$pkg/rsmailslot.cat" | grep -ci "OCTET STRING *\[HEX DUMP\]:$1\$" || true; }
+inf_hash=$(sha256sum "$pkg/rsmailslot.inf" | cut -d' ' -f1)
+# The member's tag and the digest in its indirect data.
+if [ "$(listed "$inf_hash")" -ne 2 ]; then
+    echo "check-driver: rsmailslot.inf's SHA-256 $inf_hash is not in rsmailslot.cat" >&2
+    exit 1
+fi
+changed_hash=$( (cat "$pkg/rsmailslot.inf"; echo) | sha256sum | cut -d' ' -f1)
+if [ "$(listed "$changed_hash")" -ne 0 ]; then
+    echo "check-driver: a changed rsmailslot.inf is in rsmailslot.cat" >&2
+    exit 1
+fi
+echo "check-driver: signature ok, checksum 0x$ours agrees with $version; rsmailslot.cat lists the .sys ($version) and the .inf (openssl) and is refused when either changes"

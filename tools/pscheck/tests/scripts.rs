@@ -205,3 +205,23 @@ fn diagnostics_and_certificates_on_a_stock_machine() {
     );
     assert!(read("Enable-TestSigning.ps1").contains("Suspend-BitLocker"));
 }
+
+#[test]
+fn install_uses_the_package_catalog_and_makes_one_only_when_asked() {
+    let install = read("Install-Driver.ps1");
+    assert!(install.contains("[switch] $MakeCatalog"));
+    assert!(
+        install.contains("if (-not $MakeCatalog -and -not (Test-Path -LiteralPath $catalog)) {")
+    );
+    // Inf2Cat and New-FileCatalog run only inside the -MakeCatalog branch (the help above
+    // the code names them too).
+    let code = &install[install.find("#>").expect("help ends")..];
+    let branch = code
+        .find("if ($MakeCatalog) {")
+        .expect("a -MakeCatalog branch");
+    for tool in ["$inf2cat /driver:", "New-FileCatalog"] {
+        let at = code.find(tool).unwrap_or_else(|| panic!("{tool} missing"));
+        assert!(at > branch, "{tool} runs outside -MakeCatalog");
+    }
+    assert!(read("Deploy-VM.ps1").contains("$names.Catalog, 'rsmailslot.cer'"));
+}
