@@ -3,7 +3,7 @@
 # target/package): usermode-test.exe for x86_64 and usermode-test-x86.exe for i686, the 32-bit
 # build a 64-bit Windows runs under WoW64 (where FILE_MAILSLOT_SET_INFORMATION holds a 4-byte
 # pointer the driver must read as one). Both use the win7 targets of Debian's rustc-web, which
-# run on Windows 10/11 and under Wine 8 (see shared/toolchain.md).
+# run on Windows 10/11 and under Wine 8.
 #
 # Needs root (or sudo) once, to install Debian's rustc-web, rust-web-src and mingw-w64's gcc for
 # both targets (the linkers).

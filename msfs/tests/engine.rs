@@ -1,5 +1,5 @@
 //! One test per MSFS rule of the engine, and per row of the research's Wine conformance
-//! checklist (`reference/msfs-semantics-research.md` section 10) that applies at this level.
+//! checklist (`docs/mailslot-reference.md` section 10) that applies at this level.
 //! Rows are cited as `[W n]`; choices where Windows is unknown as `[choice]`.
 
 mod common;

@@ -9,36 +9,36 @@ pub struct Divergence {
     pub why: &'static str,
 }
 
-/// Wine 8.0's mailslots (Debian's `wine`), as documented in `shared/toolchain.md` and seen
+/// Wine 8.0's mailslots (Debian's `wine`), as `docs/mailslot-reference.md` §12 records and seen
 /// by running this harness under it.
 pub const WINE: &[Divergence] = &[
     Divergence {
         row: "win32.read.empty-zero-length",
-        why: "Wine 8 fails a 0-byte read of an empty slot with ERROR_BROKEN_PIPE (toolchain.md)",
+        why: "Wine 8 fails a 0-byte read of an empty slot with ERROR_BROKEN_PIPE (research §12)",
     },
     Divergence {
         row: "win32.info.count",
-        why: "Wine 8's GetMailslotInfo reports at most one message (toolchain.md; W-T todo_wine)",
+        why: "Wine 8's GetMailslotInfo reports at most one message (research §12; W-T todo_wine)",
     },
     Divergence {
         row: "win32.message.zero-length",
-        why: "Wine 8 neither counts nor returns a 0-byte message: the read fails with ERROR_BROKEN_PIPE (toolchain.md)",
+        why: "Wine 8 neither counts nor returns a 0-byte message: the read fails with ERROR_BROKEN_PIPE (research §12)",
     },
     Divergence {
         row: "win32.read.too-small",
-        why: "Wine 8 truncates the message into a short buffer and drops the rest (toolchain.md)",
+        why: "Wine 8 truncates the message into a short buffer and drops the rest (research §12)",
     },
     Divergence {
         row: "win32.read.overlapped-pending",
-        why: "Wine 8 blocks inside an overlapped ReadFile of an empty wait-forever slot instead of returning ERROR_IO_PENDING (seen here)",
+        why: "Wine 8 blocks inside an overlapped ReadFile of an empty wait-forever slot instead of returning ERROR_IO_PENDING (research §12)",
     },
     Divergence {
         row: "win32.read.cancel",
-        why: "Wine 8 blocks inside the overlapped ReadFile, so there is no pending read to cancel (seen here)",
+        why: "Wine 8 blocks inside the overlapped ReadFile, so there is no pending read to cancel (research §12)",
     },
     Divergence {
         row: "win32.read.pending-at-server-close",
-        why: "Wine 8 blocks inside the overlapped ReadFile, so no read is pending at the close (seen here)",
+        why: "Wine 8 blocks inside the overlapped ReadFile, so no read is pending at the close (research §12)",
     },
     Divergence {
         row: "win32.info.client",
@@ -50,7 +50,7 @@ pub const WINE: &[Divergence] = &[
     },
     Divergence {
         row: "nt.read.too-small",
-        why: "Wine 8 truncates with STATUS_SUCCESS and drops the rest (toolchain.md; W-T #30)",
+        why: "Wine 8 truncates with STATUS_SUCCESS and drops the rest (research §12; W-T #30)",
     },
     Divergence {
         row: "nt.query.client",
@@ -58,7 +58,7 @@ pub const WINE: &[Divergence] = &[
     },
     Divergence {
         row: "nt.create.null-timeout",
-        why: "Wine 8's NtCreateMailslotFile leaves the status block unwritten (seen here)",
+        why: "Wine 8's NtCreateMailslotFile leaves the status block unwritten (research §12)",
     },
     Divergence {
         row: "nt.write.server-with-access",
@@ -78,15 +78,15 @@ pub const WINE: &[Divergence] = &[
     },
     Divergence {
         row: "nt.set.short",
-        why: "Wine 8 does not check the length of FileMailslotSetInformation (seen here)",
+        why: "Wine 8 does not check the length of FileMailslotSetInformation (research §12)",
     },
     Divergence {
         row: "nt.directory.list",
-        why: "Wine 8 has no directory listing of mailslots: STATUS_NOT_IMPLEMENTED (seen here)",
+        why: "Wine 8 has no directory listing of mailslots: STATUS_NOT_IMPLEMENTED (research §12)",
     },
     Divergence {
         row: "nt.volume.device",
-        why: "Wine 8 reports device type 0x11 (FILE_DEVICE_NAMED_PIPE) for mailslots (seen here)",
+        why: "Wine 8 reports device type 0x11 (FILE_DEVICE_NAMED_PIPE) for mailslots (research §12)",
     },
 ];
 

@@ -87,7 +87,7 @@ pub struct RowInfo {
     pub title: &'static str,
     /// The result Windows gives (or, for observe rows, what is unknown and our choice).
     pub expected: &'static str,
-    /// Where the expectation comes from (keys of the semantics research).
+    /// Where the expectation comes from (keys of docs/mailslot-reference.md).
     pub source: &'static str,
     pub kind: Kind,
 }

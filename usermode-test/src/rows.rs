@@ -1,6 +1,6 @@
 //! The conformance table: every behaviour of MSFS a program can observe, each row with the
 //! result Windows gives and where that is known from (the source keys of
-//! `shared/reference/msfs-semantics-research.md`: W-T is Wine's conformance test, whose rows
+//! `docs/mailslot-reference.md`: W-T is Wine's conformance test, whose rows
 //! marked [W] pass on real Windows; W-OM Wine's object-name test; MS-* Microsoft's
 //! documentation; R-K32 ReactOS's kernel32). Rows whose Windows result is unknown are observe
 //! rows: they record what happened, and against rsmailslot they check the driver's documented
