@@ -11,7 +11,9 @@
       2. runs Install-Driver.ps1 on the copied package;
       3. runs usermode-test.exe --namespace native and --namespace rsmailslot, each with --json,
          then the same with usermode-test-x86.exe (the 32-bit build, a WoW64 caller);
-      4. with -Bench, runs usermode-test.exe --bench against both namespaces.
+      4. with -Bench, runs usermode-test.exe --bench against both namespaces;
+      5. runs usermode-test.exe again as a standard user (a local account it creates and
+         removes), through a scheduled task, against both namespaces.
     Then it brings the four JSON files back to -OutputPath and prints one line per row: the
     native result, the rsmailslot result, and what each observe row saw. It ends with the four
     closing lines and exits 1 when either rsmailslot run had a failed row.
@@ -33,6 +35,9 @@
     When test signing is not in force in the VM: enable it there, restart the VM, wait, go on.
 .PARAMETER Bench
     Also run the benchmark against both namespaces.
+.PARAMETER StandardUser
+    The local standard account the harness also runs as (created for the run, in BUILTIN\Users
+    only, with a random password, and removed after). Default rsmailslot-harness.
 .PARAMETER SkipInstall
     Run the harness against an rsmailslot already installed in the VM (the Driver Verifier
     recipe): the installed service is started first if it is not running.
@@ -54,7 +59,8 @@ param(
     [string] $OutputPath = (Join-Path -Path (Get-Location).ProviderPath -ChildPath 'vm-results'),
     [switch] $PrepareTestSigning,
     [switch] $Bench,
-    [switch] $SkipInstall
+    [switch] $SkipInstall,
+    [string] $StandardUser = 'rsmailslot-harness'
 )
 
 Set-StrictMode -Version Latest
@@ -224,6 +230,57 @@ try {
         }
     } -ArgumentList $remotePackage, $Bench.IsPresent
 
+    # The table again as a standard user: every user of a machine shares the driver, and most
+    # programs run as one. A remote session cannot start a process as another user, so a
+    # scheduled task runs the harness under a local standard account made for it and removed
+    # after, with a random password nobody keeps.
+    if ($PSCmdlet.ShouldProcess($target, "run usermode-test.exe as the standard user $StandardUser")) {
+        $runs = @($runs) + @(Invoke-Command -Session $session -ScriptBlock {
+                param($Package, $User)
+                Set-ExecutionPolicy -Scope Process -ExecutionPolicy Bypass -Force
+                $alphabet = [char[]]'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'
+                $password = (-join (1..24 | ForEach-Object { Get-Random -InputObject $alphabet })) + '-Aa9'
+                $secure = ConvertTo-SecureString -String $password -AsPlainText -Force
+                if (Get-LocalUser -Name $User -ErrorAction SilentlyContinue) {
+                    Set-LocalUser -Name $User -Password $secure
+                } else {
+                    New-LocalUser -Name $User -Password $secure -AccountNeverExpires -Description 'rsmailslot harness run as a standard user' | Out-Null
+                }
+                # BUILTIN\Users, by SID: its name is localized.
+                Add-LocalGroupMember -SID 'S-1-5-32-545' -Member $User -ErrorAction SilentlyContinue
+                $out = Join-Path -Path $env:ProgramData -ChildPath 'rsmailslot-standard-user'
+                New-Item -ItemType Directory -Force -Path $out | Out-Null
+                & icacls.exe $out /grant "${User}:(OI)(CI)M" | Out-Null
+                & icacls.exe $Package /grant "${User}:(OI)(CI)RX" | Out-Null
+                try {
+                    foreach ($ns in 'native', 'rsmailslot') {
+                        $name = "$ns-user"
+                        $json = Join-Path -Path $out -ChildPath "$name.json"
+                        $txt = Join-Path -Path $out -ChildPath "$name.txt"
+                        Remove-Item -LiteralPath $json, $txt -ErrorAction SilentlyContinue
+                        $exe = Join-Path -Path $Package -ChildPath 'usermode-test.exe'
+                        $task = "rsmailslot-harness-$ns"
+                        $action = New-ScheduledTaskAction -Execute 'cmd.exe' -Argument "/c `"`"$exe`" --namespace $ns --json `"$json`" > `"$txt`" 2>&1`""
+                        Register-ScheduledTask -TaskName $task -Action $action -User $User -Password $password -RunLevel Limited -Force | Out-Null
+                        Start-ScheduledTask -TaskName $task
+                        $deadline = (Get-Date).AddMinutes(10)
+                        do {
+                            Start-Sleep -Seconds 2
+                            $state = (Get-ScheduledTask -TaskName $task).State
+                        } while ($state -in 'Queued', 'Running' -and (Get-Date) -lt $deadline)
+                        $code = (Get-ScheduledTaskInfo -TaskName $task).LastTaskResult
+                        Unregister-ScheduledTask -TaskName $task -Confirm:$false
+                        if (-not (Test-Path -LiteralPath $json)) {
+                            throw "The harness run as $User against $ns wrote no results (task result $code): $(Get-Content -LiteralPath $txt -Raw -ErrorAction SilentlyContinue)"
+                        }
+                        [pscustomobject]@{ Name = $name; Exit = $code; Text = (Get-Content -LiteralPath $txt -Raw); Json = $json; Bench = '' }
+                    }
+                } finally {
+                    Remove-LocalUser -Name $User -ErrorAction SilentlyContinue
+                }
+            } -ArgumentList $remotePackage, $StandardUser)
+    }
+
     New-Item -ItemType Directory -Force -Path $OutputPath | Out-Null
     $results = @{}
     foreach ($run in $runs) {
@@ -260,11 +317,14 @@ foreach ($row in @($native.rows | Where-Object kind -EQ 'observe')) {
 foreach ($run in $runs) {
     if ($run.Bench) { Write-Host $run.Bench }
 }
-foreach ($name in 'native', 'rsmailslot', 'native-x86', 'rsmailslot-x86') {
+foreach ($name in 'native', 'rsmailslot', 'native-x86', 'rsmailslot-x86', 'native-user', 'rsmailslot-user') {
+    if (-not $results.ContainsKey($name)) { continue }
     $s = $results[$name].summary
     Write-Host ("{0,-15} {1} passed, {2} failed, {3} skipped, {4} known divergences, {5} observed" -f $name, $s.passed, $s.failed, $s.skipped, $s.knownDivergences, $s.observed)
 }
-Write-Host "Results: $OutputPath (native.json, rsmailslot.json, their -x86 twins from the 32-bit harness, and the printed tables)"
-if ($ours.summary.failed -gt 0 -or $results['rsmailslot-x86'].summary.failed -gt 0) {
+Write-Host "Results: $OutputPath (native.json, rsmailslot.json, their -x86 twins from the 32-bit harness and -user twins from the standard user's run, and the printed tables)"
+$failed = @('rsmailslot', 'rsmailslot-x86', 'rsmailslot-user' | Where-Object { $results.ContainsKey($_) -and $results[$_].summary.failed -gt 0 })
+if ($failed.Count -gt 0) {
+    Write-Host "Failed rows in: $($failed -join ', ')"
     exit 1
 }

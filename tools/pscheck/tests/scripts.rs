@@ -136,7 +136,7 @@ fn install_accepts_its_own_package_again_and_dates_in_utc() {
 fn deploy_runs_the_32_bit_harness_too() {
     let deploy = read("Deploy-VM.ps1");
     assert!(deploy.contains("'usermode-test-x86.exe'"));
-    assert!(deploy.contains("$results['rsmailslot-x86'].summary.failed -gt 0"));
+    assert!(deploy.contains("'rsmailslot', 'rsmailslot-x86', 'rsmailslot-user' | Where-Object"));
 }
 
 #[test]
@@ -224,4 +224,21 @@ fn install_uses_the_package_catalog_and_makes_one_only_when_asked() {
         assert!(at > branch, "{tool} runs outside -MakeCatalog");
     }
     assert!(read("Deploy-VM.ps1").contains("$names.Catalog, 'rsmailslot.cer'"));
+}
+
+#[test]
+fn deploy_runs_the_table_as_a_standard_user_too() {
+    let deploy = read("Deploy-VM.ps1");
+    let start = deploy
+        .find("run usermode-test.exe as the standard user")
+        .expect("a standard-user run");
+    let block = &deploy[start..];
+    // A local account in BUILTIN\\Users only, a limited (unelevated) task, removed after.
+    assert!(block.contains("New-LocalUser -Name $User"));
+    assert!(block.contains("Add-LocalGroupMember -SID 'S-1-5-32-545'"));
+    assert!(block.contains("-RunLevel Limited"));
+    let finally = block.find("} finally {").expect("cleanup");
+    assert!(block[finally..].contains("Remove-LocalUser -Name $User"));
+    // Its failures fail the deployment.
+    assert!(deploy.contains("'rsmailslot-user' | Where-Object"));
 }
