@@ -206,6 +206,46 @@ pub fn remote_blocks_without_policy(src: &str) -> Vec<Finding> {
     found
 }
 
+/// A command call found in a script: its line, and its elements as written (parameters such as
+/// `-BootedBefore` and arguments), in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub line: usize,
+    pub elements: Vec<String>,
+}
+
+/// Every call of the command `name` (case-insensitive), wherever it is: at the top level, in a
+/// function, or in a script block another command runs.
+pub fn calls(src: &str, name: &str) -> Vec<Call> {
+    let tree = parse(src);
+    let mut found = Vec::new();
+    walk(tree.root_node(), &mut |n| {
+        if n.kind() != "command" {
+            return;
+        }
+        let Some(command) = n.child_by_field_name("command_name") else {
+            return;
+        };
+        if !src[command.byte_range()].eq_ignore_ascii_case(name) {
+            return;
+        }
+        let mut elements = Vec::new();
+        if let Some(list) = n.child_by_field_name("command_elements") {
+            let mut cursor = list.walk();
+            for e in list.named_children(&mut cursor) {
+                if e.kind() != "command_argument_sep" {
+                    elements.push(src[e.byte_range()].to_string());
+                }
+            }
+        }
+        found.push(Call {
+            line: n.start_position().row + 1,
+            elements,
+        });
+    });
+    found
+}
+
 /// The id of the nearest `command` node above `node`.
 fn enclosing_command(node: Node<'_>) -> Option<usize> {
     let mut at = node.parent();
@@ -245,6 +285,20 @@ mod tests {
     use super::*;
 
     const GOOD: &str = "<#\n.SYNOPSIS\n  s\n.DESCRIPTION\n  d\n.PARAMETER Name\n  n\n.PARAMETER Force\n  f\n.EXAMPLE\n  x\n#>\n[CmdletBinding(SupportsShouldProcess)]\nparam([string] $Name, [switch] $Force)\nSet-StrictMode -Version Latest\n$ErrorActionPreference = 'Stop'\nif ($PSCmdlet.ShouldProcess($Name, 'do')) { Write-Host \"x $($Name)\" }\n";
+
+    #[test]
+    fn calls_are_found_with_their_elements_wherever_they_are() {
+        let src = "function F { Wait-VMSession -BootedBefore $t }\nInvoke-Command -ScriptBlock {\n    sc.exe start $Service\n}\nwait-vmsession\n";
+        let waits = calls(src, "Wait-VMSession");
+        assert_eq!(waits.len(), 2);
+        assert_eq!(waits[0].elements, ["-BootedBefore", "$t"]);
+        assert_eq!(waits[1].line, 5);
+        assert!(waits[1].elements.is_empty());
+        let sc = calls(src, "sc.exe");
+        assert_eq!(sc.len(), 1);
+        assert_eq!(sc[0].elements, ["start", "$Service"]);
+        assert_eq!(sc[0].line, 3);
+    }
 
     #[test]
     fn remote_blocks_must_set_the_process_policy_first() {

@@ -163,16 +163,72 @@ fn every_remote_block_of_deploy_is_seen_by_the_policy_rule() {
 #[test]
 fn deploy_waits_for_a_new_boot_and_starts_an_installed_service() {
     let deploy = read("Deploy-VM.ps1");
-    // A session that still reaches the old boot is not the restarted VM.
+    // Every wait after a restart names the boot it waits to see replaced, and the boot time is
+    // read before the restart and again in the wait.
+    let waits = pscheck::calls(&deploy, "Wait-VMSession");
+    assert!(!waits.is_empty());
+    for w in &waits {
+        assert!(
+            w.elements
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case("-BootedBefore")),
+            "Deploy-VM.ps1:{}: Wait-VMSession without -BootedBefore",
+            w.line
+        );
+    }
+    let boot_reads = pscheck::calls(&deploy, "Get-BootTime");
+    assert!(boot_reads.len() >= 2, "{boot_reads:?}");
     assert!(deploy.contains("LastBootUpTime"));
-    assert!(deploy.contains("$session = Wait-VMSession -BootedBefore $bootedBefore"));
-    // -SkipInstall (the Driver Verifier recipe) still loads the demand-start driver.
-    let skip = deploy
-        .find("} elseif ($SkipInstall")
-        .expect("-SkipInstall has its own branch");
-    assert!(deploy[skip..].contains("sc.exe start $Service"));
+    // -SkipInstall (the Driver Verifier recipe) still loads the demand-start driver: the one
+    // `sc.exe start` of the script is in its branch.
+    let starts: Vec<_> = pscheck::calls(&deploy, "sc.exe")
+        .into_iter()
+        .filter(|c| c.elements.first().is_some_and(|e| e == "start"))
+        .collect();
+    assert_eq!(starts.len(), 1, "{starts:?}");
+    let skip_line = deploy
+        .lines()
+        .position(|l| l.contains("} elseif ($SkipInstall"))
+        .expect("-SkipInstall has its own branch")
+        + 1;
+    assert!(starts[0].line > skip_line);
     // Secure Boot is read from the host, where it can be turned off.
-    assert!(deploy.contains("Get-VMFirmware -VMName $VMName"));
+    let firmware = pscheck::calls(&deploy, "Get-VMFirmware");
+    assert_eq!(firmware.len(), 1);
+}
+
+#[test]
+fn the_readme_calls_the_scripts_with_parameters_they_have() {
+    let readme = std::fs::read_to_string(scripts_dir().join("../README.md")).unwrap();
+    let common = ["whatif", "confirm", "verbose"];
+    let mut checked = 0;
+    for (name, _) in SCRIPTS {
+        let params: Vec<String> = pscheck::script_parameters(&read(name))
+            .iter()
+            .map(|p| p.to_ascii_lowercase())
+            .collect();
+        for line in readme.lines() {
+            let Some(at) = line.find(name) else { continue };
+            // The command as written: up to the end of its code span or comment.
+            let rest = &line[at + name.len()..];
+            let rest = rest.split(['`', '#', ':']).next().unwrap_or("");
+            for word in rest.split_whitespace() {
+                let Some(p) = word.strip_prefix('-') else {
+                    continue;
+                };
+                if !p.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    continue;
+                }
+                let p = p.to_ascii_lowercase();
+                assert!(
+                    params.contains(&p) || common.contains(&p.as_str()),
+                    "README calls {name} with -{p}, which it does not have: {line}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 8, "only {checked} parameters found in README");
 }
 
 #[test]
