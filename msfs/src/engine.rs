@@ -34,6 +34,14 @@ use crate::wire::{
 /// queue entry that holds it. Without it, zero-length messages would queue for free.
 pub const MESSAGE_OVERHEAD: u64 = core::mem::size_of::<Message>() as u64;
 
+/// The most reads that may wait on one mailslot at a time. Each holds the driver's context
+/// (and the I/O manager's IRP and buffer) for as long as it waits, forever with
+/// MAILSLOT_WAIT_FOREVER, so without a bound one caller could pin unbounded non-paged memory on
+/// a single slot. The read past it fails with STATUS_INSUFFICIENT_RESOURCES, nothing queued.
+/// Windows' MSFS documents no such bound; no program that reads its own mailslot needs more
+/// than a few waiting reads.
+pub const MAX_PENDING_READS: usize = 1024;
+
 /// Engine settings, chosen by the kernel layer at load.
 #[derive(Clone, Copy, Debug)]
 pub struct Config {
@@ -800,7 +808,8 @@ impl Msfs {
     /// STATUS_INVALID_PARAMETER from a client handle with read access and
     /// STATUS_ACCESS_DENIED from one without (or from a server without read access),
     /// STATUS_INVALID_DEVICE_REQUEST on the root, STATUS_FILE_CLOSED after the server's
-    /// cleanup, STATUS_INSUFFICIENT_RESOURCES if the read cannot be queued.
+    /// cleanup, STATUS_INSUFFICIENT_RESOURCES if the read cannot be queued (out of memory, or
+    /// [`MAX_PENDING_READS`] already wait on the slot).
     pub fn read(&mut self, handle: &Handle, capacity: usize) -> Result<ReadOutcome, NtStatus> {
         self.read_or_pend(handle, capacity, |_| Ok(0))
     }
@@ -845,6 +854,9 @@ impl Msfs {
             READ_TIMEOUT_FOREVER => Wait::Forever,
             due => Wait::Until(due),
         };
+        if slot.pending.len() >= MAX_PENDING_READS {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
         let seq = self.next_read_seq;
         let next_read_seq = seq.checked_add(1).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         slot.pending.try_reserve(1).map_err(no_memory)?;

@@ -49,7 +49,7 @@ pub mod wire;
 
 pub use engine::{
     Access, Arbitration, Completion, Config, DirQuery, DirReply, FileFacts, Handle, HandleRole,
-    Message, Msfs, Peek, ReadId, ReadOutcome, Wait, Written, MESSAGE_OVERHEAD,
+    Message, Msfs, Peek, ReadId, ReadOutcome, Wait, Written, MAX_PENDING_READS, MESSAGE_OVERHEAD,
 };
 #[cfg(feature = "audit")]
 pub use engine::{Audit, AuditSlot};

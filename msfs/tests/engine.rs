@@ -1005,3 +1005,40 @@ fn prepared_names_create_and_open_as_bytes_do() {
         NtStatus::OBJECT_NAME_NOT_FOUND
     );
 }
+
+// ---------------------------------------------------------------- bounded resources
+
+#[test]
+fn a_slot_holds_at_most_max_pending_reads_and_the_next_one_changes_nothing() {
+    use msfs::MAX_PENDING_READS;
+    let mut e = engine();
+    let s = server(&mut e, "\\busy", 0, Some(READ_TIMEOUT_FOREVER));
+    let ids: Vec<_> = (0..MAX_PENDING_READS)
+        .map(|_| pend(&mut e, &s, 8))
+        .collect();
+    let mut asked = false;
+    assert_eq!(
+        e.read_or_pend(&s, 8, |_| {
+            asked = true;
+            Ok(1)
+        })
+        .unwrap_err(),
+        NtStatus::INSUFFICIENT_RESOURCES
+    );
+    assert!(
+        !asked,
+        "the kernel layer was asked for a context it must not allocate"
+    );
+    // Another slot is not affected.
+    let t = server(&mut e, "\\other", 0, Some(READ_TIMEOUT_FOREVER));
+    let _other = pend(&mut e, &t, 8);
+    // One finished read makes room for one more.
+    assert_eq!(e.cancel(ids[0]), Arbitration::Won(NtStatus::CANCELLED));
+    let _again = pend(&mut e, &s, 8);
+    assert_eq!(e.read(&s, 8).unwrap_err(), NtStatus::INSUFFICIENT_RESOURCES);
+    // A message still goes to the oldest waiting read.
+    let c = client(&mut e, "\\busy");
+    let (r, log) = write_log(&mut e, &c, b"hi");
+    assert_eq!(r, Ok(2));
+    assert_eq!(log, vec![(ids[1], Done::Data(b"hi".to_vec()))]);
+}
