@@ -84,7 +84,8 @@ pub struct IO_SECURITY_CONTEXT {
     pub FullCreateOptions: u32,
 }
 
-/// The first 28 bytes of `ACCESS_STATE`: the access masks the create carries [L].
+/// The first 64 bytes of `ACCESS_STATE`: the access masks the create carries and the
+/// requester's subject context [L].
 #[repr(C)]
 #[derive(Debug)]
 pub struct ACCESS_STATE_HEAD {
@@ -97,7 +98,29 @@ pub struct ACCESS_STATE_HEAD {
     pub RemainingDesiredAccess: u32,
     pub PreviouslyGrantedAccess: u32,
     pub OriginalDesiredAccess: u32,
+    pub SubjectSecurityContext: SECURITY_SUBJECT_CONTEXT,
 }
+
+/// `SECURITY_SUBJECT_CONTEXT` (32 bytes) [L]: the tokens a request runs under.
+#[repr(C)]
+#[derive(Debug)]
+pub struct SECURITY_SUBJECT_CONTEXT {
+    pub ClientToken: *mut c_void,
+    pub ImpersonationLevel: u32,
+    pub PrimaryToken: *mut c_void,
+    pub ProcessAuditId: *mut c_void,
+}
+
+/// `TOKEN_USER` (16 bytes) [L]: `SID_AND_ATTRIBUTES { Sid, Attributes }`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct TOKEN_USER {
+    pub Sid: *mut u8,
+    pub Attributes: u32,
+}
+
+/// `TOKEN_INFORMATION_CLASS` TokenUser [L].
+pub const TOKEN_USER_CLASS: u32 = 1;
 
 /// `KTIMER` (64 bytes, alignment 8), opaque: only the kernel touches its fields [L].
 #[repr(C, align(8))]
@@ -194,6 +217,15 @@ pub type PWDFDEVICE_INIT = *mut c_void;
 extern "system" {
     pub fn ExAllocatePool2(Flags: u64, NumberOfBytes: usize, Tag: u32) -> *mut c_void;
     pub fn ExFreePoolWithTag(P: *mut c_void, Tag: u32);
+    /// Frees a block a kernel routine allocated for the caller (SeQueryInformationToken's).
+    pub fn ExFreePool(P: *mut c_void);
+    /// The requested information about a token, in a buffer the routine allocates (freed with
+    /// ExFreePool); PASSIVE_LEVEL.
+    pub fn SeQueryInformationToken(
+        Token: *mut c_void,
+        TokenInformationClass: u32,
+        TokenInformation: *mut *mut c_void,
+    ) -> NTSTATUS;
     pub fn IofCompleteRequest(Irp: *mut IRP, PriorityBoost: i8);
     pub fn KeBugCheckEx(
         BugCheckCode: u32,
@@ -364,6 +396,18 @@ mod layout {
         assert_eq!(offset_of!(ACCESS_STATE_HEAD, RemainingDesiredAccess), 0x10);
         assert_eq!(offset_of!(ACCESS_STATE_HEAD, PreviouslyGrantedAccess), 0x14);
         assert_eq!(offset_of!(ACCESS_STATE_HEAD, OriginalDesiredAccess), 0x18);
+        // ... SubjectSecurityContext 0x20 (32 bytes: ClientToken, ImpersonationLevel,
+        // PrimaryToken 0x10, ProcessAuditId 0x18); TOKEN_USER 16 (Sid, Attributes 0x08).
+        assert_eq!(offset_of!(ACCESS_STATE_HEAD, SubjectSecurityContext), 0x20);
+        assert_eq!(size_of::<SECURITY_SUBJECT_CONTEXT>(), 32);
+        assert_eq!(
+            offset_of!(SECURITY_SUBJECT_CONTEXT, ImpersonationLevel),
+            0x08
+        );
+        assert_eq!(offset_of!(SECURITY_SUBJECT_CONTEXT, PrimaryToken), 0x10);
+        assert_eq!(offset_of!(SECURITY_SUBJECT_CONTEXT, ProcessAuditId), 0x18);
+        assert_eq!(size_of::<TOKEN_USER>(), 16);
+        assert_eq!(offset_of!(TOKEN_USER, Attributes), 0x08);
         // KTIMER, KDPC 64/8 [L, R].
         assert_eq!((size_of::<KTIMER>(), align_of::<KTIMER>()), (64, 8));
         assert_eq!((size_of::<KDPC>(), align_of::<KDPC>()), (64, 8));

@@ -286,6 +286,7 @@ mod tests {
         let mut m = Msfs::new(Config {
             budget_bytes: 1 << 20,
             hash_keys: [3, 4],
+            owner_limit_bytes: u64::MAX,
         });
         let p = CreateParameters {
             mailslot_quota: 0,

@@ -287,6 +287,7 @@ impl Runner {
             engine: Msfs::new(Config {
                 budget_bytes,
                 hash_keys: [7, 11],
+                owner_limit_bytes: u64::MAX,
             }),
             handles: Vec::new(),
             model: Model {

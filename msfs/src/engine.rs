@@ -20,6 +20,7 @@ use hashbrown::HashTable;
 
 use crate::dir::{align8, write_record, DirClass, DirEntry};
 use crate::fold::folded_units;
+use crate::ledger::{Ledger, Owner};
 #[cfg(feature = "audit")]
 use crate::name::names_equal;
 use crate::name::{parse_target, Target};
@@ -51,7 +52,19 @@ pub struct Config {
     pub budget_bytes: u64,
     /// SipHash keys for the name table.
     pub hash_keys: [u64; 2],
+    /// The most bytes one [`Owner`] may hold: its slots' names, their queued messages and
+    /// the reads waiting on them (see [`Msfs::owner_used`]). Past it a create, write or
+    /// waiting read fails with STATUS_QUOTA_EXCEEDED and changes nothing.
+    pub owner_limit_bytes: u64,
 }
+
+/// What a slot costs its owner beyond its name's units (twice: as created and folded): the
+/// slot itself and its places in the name table and the creation order.
+pub const SLOT_CHARGE: u64 = core::mem::size_of::<Slot>() as u64 + 24;
+
+/// What a waiting read costs its owner beyond its buffer: the engine's record and the kernel
+/// layer's context (timer, DPC, links), rounded up.
+pub const PENDING_CHARGE: u64 = 256;
 
 /// Access the I/O manager granted a handle, reduced to what mailslots care about.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -302,8 +315,10 @@ impl PendingRead {
 }
 
 #[derive(Debug)]
-struct Slot {
+pub(crate) struct Slot {
     serial: u64,
+    /// Who created it, and is charged for it ([`Slot::owner_charge`]).
+    owner: Owner,
     /// Relative name without the leading backslash, in the creator's case.
     name: Vec<u16>,
     /// The name case-folded, and its hash in the name table: made before the lock, so that
@@ -323,6 +338,16 @@ struct Slot {
 }
 
 impl Slot {
+    /// Everything the slot costs its owner: name, queued messages, waiting reads.
+    fn owner_charge(&self) -> u64 {
+        let pending = self.pending.iter().fold(0u64, |sum, p| {
+            sum.saturating_add(pending_charge(p.capacity))
+        });
+        name_charge(self.name.len(), self.folded.len())
+            .saturating_add(self.charge())
+            .saturating_add(pending)
+    }
+
     fn charge(&self) -> u64 {
         let count = u64::try_from(self.messages.len()).unwrap_or(u64::MAX);
         self.queued_bytes
@@ -365,6 +390,8 @@ pub struct Msfs {
     budget_limit: u64,
     budget_used: u64,
     open_handles: usize,
+    owner_limit: u64,
+    ledger: Ledger,
 }
 
 impl core::fmt::Debug for Msfs {
@@ -376,6 +403,18 @@ impl core::fmt::Debug for Msfs {
             .field("budget_limit", &self.budget_limit)
             .finish_non_exhaustive()
     }
+}
+
+fn name_charge(units: usize, folded: usize) -> u64 {
+    let bytes = u64::try_from(units.saturating_add(folded)).unwrap_or(u64::MAX);
+    bytes.saturating_mul(2).saturating_add(SLOT_CHARGE)
+}
+
+/// A waiting read pins its buffer (the I/O manager's, of `capacity` bytes) and a context.
+fn pending_charge(capacity: usize) -> u64 {
+    u64::try_from(capacity)
+        .unwrap_or(u64::MAX)
+        .saturating_add(PENDING_CHARGE)
 }
 
 fn no_memory<E>(_: E) -> NtStatus {
@@ -419,7 +458,19 @@ impl Msfs {
             budget_limit: config.budget_bytes,
             budget_used: 0,
             open_handles: 0,
+            owner_limit: config.owner_limit_bytes,
+            ledger: Ledger::default(),
         }
+    }
+
+    /// What `owner` holds: its slots' names, queued messages and waiting reads' buffers.
+    pub fn owner_used(&self, owner: Owner) -> u64 {
+        self.ledger.used(owner)
+    }
+
+    /// How many owners hold something.
+    pub fn owners(&self) -> usize {
+        self.ledger.len()
     }
 
     /// Number of live mailslots.
@@ -479,17 +530,21 @@ impl Msfs {
         now: i64,
     ) -> Result<Handle, NtStatus> {
         let name = PreparedName::prepare(name, self.hash_keys)?;
-        self.create_server_prepared(name, params, access, now)
+        self.create_server_prepared(name, params, access, now, Owner::default())
     }
 
     /// [`Msfs::create_server`] with a name prepared before the lock: nothing here is in
     /// proportion to the name's length but the comparison with a slot whose hash matches.
+    ///
+    /// `owner` is charged the slot and its name ([`Config::owner_limit_bytes`]); past its limit
+    /// the create fails with STATUS_QUOTA_EXCEEDED.
     pub fn create_server_prepared(
         &mut self,
         name: PreparedName,
         params: &CreateParameters,
         access: Access,
         now: i64,
+        owner: Owner,
     ) -> Result<Handle, NtStatus> {
         let name = name.rekeyed(self.hash_keys);
         let (units, folded, hash) = match name.kind {
@@ -513,8 +568,11 @@ impl Msfs {
             .open_handles
             .checked_add(1)
             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        let charge = name_charge(units.len(), folded.len());
+        self.ledger.check(owner, charge, self.owner_limit)?;
 
         // Everything that can fail, before anything changes.
+        self.ledger.reserve(owner)?;
         let index = match self.free_head {
             Some(index) => index,
             None => {
@@ -534,8 +592,10 @@ impl Msfs {
             .map_err(no_memory)?;
 
         // Commit: nothing below allocates or fails.
+        self.ledger.charge(owner, charge);
         let slot = Slot {
             serial,
+            owner,
             name: units,
             folded,
             hash,
@@ -697,8 +757,10 @@ impl Msfs {
         let Some(slot) = live_mut(&mut self.entries, slot_ref) else {
             return;
         };
+        let mut released = 0u64;
         for _ in 0..taker {
             if let Some(p) = slot.pending.pop_front() {
+                released = released.saturating_add(pending_charge(p.capacity));
                 complete(
                     p.id(slot_ref),
                     Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
@@ -706,8 +768,11 @@ impl Msfs {
             }
         }
         if let Some(p) = slot.pending.pop_front() {
+            released = released.saturating_add(pending_charge(p.capacity));
             complete(p.id(slot_ref), Completion::Delivered(data));
         }
+        let owner = slot.owner;
+        self.ledger.release(owner, released);
     }
 
     /// [`Msfs::write`] of a message made beforehand: no allocation proportional to the
@@ -745,7 +810,10 @@ impl Msfs {
                 if slot.messages.try_reserve(1).is_err() {
                     return (Err(NtStatus::INSUFFICIENT_RESOURCES), Some(message));
                 }
+                let owner = slot.owner;
+                let mut released = 0u64;
                 while let Some(p) = slot.pending.pop_front() {
+                    released = released.saturating_add(pending_charge(p.capacity));
                     complete(
                         p.id(slot_ref),
                         Completion::Failed(NtStatus::BUFFER_TOO_SMALL),
@@ -754,6 +822,10 @@ impl Msfs {
                 slot.messages.push_back(message);
                 slot.queued_bytes = queued;
                 self.budget_used = budget_used;
+                self.ledger.release(owner, released);
+                let len64 = u64::try_from(len).unwrap_or(u64::MAX);
+                self.ledger
+                    .charge(owner, len64.saturating_add(MESSAGE_OVERHEAD));
                 (Ok(len), None)
             }
         }
@@ -787,6 +859,12 @@ impl Msfs {
         if slot.quota != 0 && queued > u64::from(slot.quota) {
             return Err(NtStatus::QUOTA_EXCEEDED);
         }
+        // A queued message is charged to the slot's owner, whoever wrote it.
+        self.ledger.check(
+            slot.owner,
+            len64.saturating_add(MESSAGE_OVERHEAD),
+            self.owner_limit,
+        )?;
         let budget_used = self
             .budget_used
             .checked_add(len64.saturating_add(MESSAGE_OVERHEAD))
@@ -844,9 +922,12 @@ impl Msfs {
             let message = slot.messages.pop_front().unwrap_or_default();
             let len64 = u64::try_from(message.len()).unwrap_or(u64::MAX);
             slot.queued_bytes = slot.queued_bytes.saturating_sub(len64);
+            let owner = slot.owner;
             self.budget_used = self
                 .budget_used
                 .saturating_sub(len64.saturating_add(MESSAGE_OVERHEAD));
+            self.ledger
+                .release(owner, len64.saturating_add(MESSAGE_OVERHEAD));
             return Ok(ReadOutcome::Message(message));
         }
         let wait = match slot.read_timeout {
@@ -857,6 +938,9 @@ impl Msfs {
         if slot.pending.len() >= MAX_PENDING_READS {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
         }
+        let owner = slot.owner;
+        let charge = pending_charge(capacity);
+        self.ledger.check(owner, charge, self.owner_limit)?;
         let seq = self.next_read_seq;
         let next_read_seq = seq.checked_add(1).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         slot.pending.try_reserve(1).map_err(no_memory)?;
@@ -869,6 +953,8 @@ impl Msfs {
         let id = read.id(slot_ref);
         slot.pending.push_back(read);
         self.next_read_seq = next_read_seq;
+        // The owner has an account (its slot's name is charged to it): this never allocates.
+        self.ledger.charge(owner, charge);
         Ok(ReadOutcome::Pending { id, wait })
     }
 
@@ -878,7 +964,10 @@ impl Msfs {
         };
         match slot.pending.binary_search_by_key(&id.seq, |p| p.seq) {
             Ok(i) => {
-                slot.pending.remove(i);
+                if let Some(p) = slot.pending.remove(i) {
+                    let owner = slot.owner;
+                    self.ledger.release(owner, pending_charge(p.capacity));
+                }
                 Arbitration::Won(status)
             }
             Err(_) => Arbitration::Lost,
@@ -1153,6 +1242,7 @@ impl Msfs {
             }
         }
         self.budget_used = self.budget_used.saturating_sub(slot.charge());
+        self.ledger.release(slot.owner, slot.owner_charge());
         for p in &slot.pending {
             complete(p.id(slot_ref), Completion::Failed(NtStatus::CANCELLED));
         }
@@ -1174,6 +1264,7 @@ mod audit {
     //! Introspection for tests and fuzzing: a canonical snapshot of the whole state, and a
     //! check of every structural invariant.
     use super::*;
+    use alloc::collections::BTreeMap;
     use alloc::format;
     use alloc::string::String;
 
@@ -1249,6 +1340,7 @@ mod audit {
                 ));
             }
             let mut charge = 0u64;
+            let mut owed: BTreeMap<Owner, u64> = BTreeMap::new();
             for &(index, slot) in &live {
                 let hash = hash_units(self.hash_keys, slot.name.iter().copied());
                 if hash != slot.hash {
@@ -1300,6 +1392,7 @@ mod audit {
                     return Err(format!("slot {index}: message over maximum size"));
                 }
                 charge += slot.charge();
+                *owed.entry(slot.owner).or_insert(0u64) += slot.owner_charge();
                 let in_order = self
                     .order
                     .iter()
@@ -1311,6 +1404,21 @@ mod audit {
             }
             if charge != self.budget_used {
                 return Err(format!("budget_used {} != {charge}", self.budget_used));
+            }
+            // Each owner's account is exactly what its slots hold, within its limit, and an
+            // owner with nothing has no account.
+            let accounts: BTreeMap<Owner, u64> = self.ledger.accounts().collect();
+            let owed: BTreeMap<Owner, u64> = owed.into_iter().filter(|&(_, b)| b > 0).collect();
+            if accounts != owed {
+                return Err(format!(
+                    "owner accounts {accounts:?} != what their slots hold {owed:?}"
+                ));
+            }
+            if let Some((o, b)) = accounts.iter().find(|&(_, &b)| b > self.owner_limit) {
+                return Err(format!(
+                    "{o:?} holds {b}, over its limit {}",
+                    self.owner_limit
+                ));
             }
             if self.budget_used > self.budget_limit {
                 return Err("budget exceeded".into());

@@ -41,6 +41,7 @@ pub mod dir;
 pub mod engine;
 pub mod fold;
 mod fold_table;
+mod ledger;
 pub mod name;
 pub mod pattern;
 pub mod prepared;
@@ -50,9 +51,11 @@ pub mod wire;
 pub use engine::{
     Access, Arbitration, Completion, Config, DirQuery, DirReply, FileFacts, Handle, HandleRole,
     Message, Msfs, Peek, ReadId, ReadOutcome, Wait, Written, MAX_PENDING_READS, MESSAGE_OVERHEAD,
+    PENDING_CHARGE, SLOT_CHARGE,
 };
 #[cfg(feature = "audit")]
 pub use engine::{Audit, AuditSlot};
+pub use ledger::Owner;
 pub use prepared::PreparedName;
 pub use status::NtStatus;
 pub use wire::{CreateParameters, MailslotInfo, PeekHeader, PointerWidth, SetInformation};

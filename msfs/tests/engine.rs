@@ -949,7 +949,13 @@ fn prepared_names_create_and_open_as_bytes_do() {
     let keys = engine_keys();
     let p = |s: &str| PreparedName::prepare(&utf16(s), keys).unwrap();
     let s = e
-        .create_server_prepared(p("\\Prep\\Ared"), &params(0, 0, None), Access::READ, 0)
+        .create_server_prepared(
+            p("\\Prep\\Ared"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            msfs::Owner::default(),
+        )
         .unwrap();
     assert_eq!(s.role(), HandleRole::Server);
     // Found by either path, in any case.
@@ -963,8 +969,14 @@ fn prepared_names_create_and_open_as_bytes_do() {
         NtStatus::OBJECT_NAME_COLLISION
     );
     assert_eq!(
-        e.create_server_prepared(p("\\PREP\\ARED"), &params(0, 0, None), Access::READ, 0)
-            .unwrap_err(),
+        e.create_server_prepared(
+            p("\\PREP\\ARED"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            msfs::Owner::default()
+        )
+        .unwrap_err(),
         NtStatus::OBJECT_NAME_COLLISION
     );
     // A name prepared with other keys is still found and still collides: its hash is redone.
@@ -976,12 +988,24 @@ fn prepared_names_create_and_open_as_bytes_do() {
         HandleRole::Client
     );
     assert_eq!(
-        e.create_server_prepared(other("\\Prep\\Ared"), &params(0, 0, None), Access::READ, 0)
-            .unwrap_err(),
+        e.create_server_prepared(
+            other("\\Prep\\Ared"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            msfs::Owner::default()
+        )
+        .unwrap_err(),
         NtStatus::OBJECT_NAME_COLLISION
     );
     let _t = e
-        .create_server_prepared(other("\\second"), &params(0, 0, None), Access::READ, 0)
+        .create_server_prepared(
+            other("\\second"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            msfs::Owner::default(),
+        )
         .unwrap();
     assert_eq!(
         e.open(&utf16("\\SECOND"), Access::WRITE).unwrap().role(),
@@ -991,13 +1015,25 @@ fn prepared_names_create_and_open_as_bytes_do() {
     let root = e.open_prepared(&p("\\"), Access::READ).unwrap();
     assert_eq!(root.role(), HandleRole::Root);
     assert_eq!(
-        e.create_server_prepared(p("\\"), &params(0, 0, None), Access::READ, 0)
-            .unwrap_err(),
+        e.create_server_prepared(
+            p("\\"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            msfs::Owner::default()
+        )
+        .unwrap_err(),
         NtStatus::OBJECT_NAME_INVALID
     );
     assert_eq!(
-        e.create_server_prepared(p(""), &params(0, 0, None), Access::READ, 0)
-            .unwrap_err(),
+        e.create_server_prepared(
+            p(""),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            msfs::Owner::default()
+        )
+        .unwrap_err(),
         NtStatus::OBJECT_PATH_SYNTAX_BAD
     );
     assert_eq!(
@@ -1041,4 +1077,88 @@ fn a_slot_holds_at_most_max_pending_reads_and_the_next_one_changes_nothing() {
     let (r, log) = write_log(&mut e, &c, b"hi");
     assert_eq!(r, Ok(2));
     assert_eq!(log, vec![(ids[1], Done::Data(b"hi".to_vec()))]);
+}
+
+#[test]
+fn each_owner_holds_at_most_its_limit_and_others_go_on() {
+    use msfs::{Config, CreateParameters, Msfs, Owner, PreparedName, PENDING_CHARGE, SLOT_CHARGE};
+    let limit = 4096;
+    let mut e = Msfs::new(Config {
+        budget_bytes: 1 << 20,
+        hash_keys: engine_keys(),
+        owner_limit_bytes: limit,
+    });
+    let (a, b) = (Owner(0xA), Owner(0xB));
+    let create = |e: &mut Msfs, name: &str, owner: Owner| {
+        let p = PreparedName::prepare(&utf16(name), engine_keys()).unwrap();
+        let params = CreateParameters {
+            mailslot_quota: 0,
+            maximum_message_size: 0,
+            read_timeout: Some(READ_TIMEOUT_FOREVER),
+        };
+        e.create_server_prepared(p, &params, Access::READ, 0, owner)
+    };
+    // A slot costs its owner its name twice (as created and folded) and SLOT_CHARGE.
+    let s = create(&mut e, "\\a\\slot", a).unwrap();
+    let name_cost = 2 * 2 * "a\\slot".len() as u64 + SLOT_CHARGE;
+    assert_eq!(e.owner_used(a), name_cost);
+    // Long names until the owner's share is used up: then QUOTA_EXCEEDED, nothing created.
+    let long = "x".repeat(200);
+    let mut made = Vec::new();
+    let refused = loop {
+        match create(&mut e, &format!("\\a\\{}{}", made.len(), long), a) {
+            Ok(h) => made.push(h),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(refused, NtStatus::QUOTA_EXCEEDED);
+    assert!(!made.is_empty());
+    e.check_invariants().unwrap();
+    let slots = e.slot_count();
+    assert!(e.owner_used(a) <= limit);
+    // Another owner creates, writes and reads as before.
+    let t = create(&mut e, "\\b\\slot", b).unwrap();
+    let c = client(&mut e, "\\b\\slot");
+    assert_eq!(e.write(&c, b"still works", |_, _| {}), Ok(11));
+    assert_eq!(read(&mut e, &t, 64).unwrap(), b"still works");
+    assert_eq!(e.slot_count(), slots + 1);
+    // A message queued in a's slot is a's, whoever writes it: a's share refuses it.
+    let to_a = client(&mut e, "\\a\\slot");
+    let room = limit - e.owner_used(a);
+    let too_big = vec![0u8; room as usize];
+    assert_eq!(
+        e.write(&to_a, &too_big, |_, _| {}),
+        Err(NtStatus::QUOTA_EXCEEDED)
+    );
+    e.check_invariants().unwrap();
+    let fits = vec![0u8; (room - msfs::MESSAGE_OVERHEAD) as usize];
+    let before = e.owner_used(a);
+    assert_eq!(e.write(&to_a, &fits, |_, _| {}), Ok(fits.len()));
+    assert_eq!(e.owner_used(a), limit);
+    // Reading it gives the bytes back.
+    assert_eq!(read(&mut e, &s, 1 << 16).unwrap().len(), fits.len());
+    assert_eq!(e.owner_used(a), before);
+    // A waiting read costs its buffer and PENDING_CHARGE.
+    let free = limit - e.owner_used(a);
+    assert_eq!(
+        e.read(&s, free as usize).unwrap_err(),
+        NtStatus::QUOTA_EXCEEDED,
+        "a buffer the share cannot hold"
+    );
+    let id = pend(&mut e, &s, (free - PENDING_CHARGE) as usize);
+    assert_eq!(e.owner_used(a), limit);
+    e.check_invariants().unwrap();
+    assert_eq!(e.cancel(id), Arbitration::Won(NtStatus::CANCELLED));
+    assert_eq!(e.owner_used(a), before);
+    // Closing a's slots empties a's account; b's is untouched.
+    let b_used = e.owner_used(b);
+    drop(to_a);
+    for h in made {
+        close(&mut e, h);
+    }
+    close(&mut e, s);
+    assert_eq!(e.owner_used(a), 0);
+    assert_eq!(e.owner_used(b), b_used);
+    assert_eq!(e.owners(), 1);
+    e.check_invariants().unwrap();
 }

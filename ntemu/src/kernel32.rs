@@ -102,6 +102,7 @@ pub fn dos_error(status: i32) -> u32 {
         0xC000_003B => 161,
         0xC000_0044 => 1816,
         0xC000_0059 => 1306,
+        0xC000_0078 => 1337,
         0xC000_0079 => 1338,
         0xC000_009A => 1450,
         0xC000_00B5 => 121,
@@ -116,7 +117,7 @@ pub fn dos_error(status: i32) -> u32 {
 }
 
 /// The statuses [`dos_error`] maps, for the check against Wine.
-pub const MAPPED: [u32; 33] = [
+pub const MAPPED: [u32; 34] = [
     0,
     0x103,
     0x8000_0002,
@@ -141,6 +142,7 @@ pub const MAPPED: [u32; 33] = [
     0xC000_003B,
     0xC000_0044,
     0xC000_0059,
+    0xC000_0078,
     0xC000_0079,
     0xC000_009A,
     0xC000_00B5,

@@ -159,6 +159,11 @@ layout! {
         PRIMARY_TOKEN = 0x10 => "offsetof.SECURITY_SUBJECT_CONTEXT.PrimaryToken";
         PROCESS_AUDIT_ID = 0x18 => "offsetof.SECURITY_SUBJECT_CONTEXT.ProcessAuditId";
     }
+    token_user {
+        SIZE = 16 => "sizeof.TOKEN_USER";
+        SID = 0x00 => "offsetof.TOKEN_USER.User.Sid";
+        ATTRIBUTES = 0x08 => "offsetof.TOKEN_USER.User.Attributes";
+    }
     mailslot_parameters {
         SIZE = 24 => "sizeof.MAILSLOT_CREATE_PARAMETERS";
         QUOTA = 0x00 => "offsetof.MAILSLOT_CREATE_PARAMETERS.MailslotQuota";
@@ -201,6 +206,7 @@ layout! {
         FO_NAMED_PIPE = 0x80 => "const.FO_NAMED_PIPE";
         FO_MAILSLOT = 0x200 => "const.FO_MAILSLOT";
         FO_DIRECT_DEVICE_OPEN = 0x800 => "const.FO_DIRECT_DEVICE_OPEN";
+        TOKEN_USER_CLASS = 1 => "const.TokenUser";
         DO_BUFFERED_IO = 0x4 => "const.DO_BUFFERED_IO";
         DO_DIRECT_IO = 0x10 => "const.DO_DIRECT_IO";
         DO_DEVICE_INITIALIZING = 0x80 => "const.DO_DEVICE_INITIALIZING";

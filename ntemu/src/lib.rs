@@ -46,6 +46,7 @@ pub mod se;
 pub mod seh;
 pub mod system;
 pub mod thunks;
+pub mod token;
 pub mod unwind;
 
 pub use machine::{Config, Machine};

@@ -85,6 +85,8 @@ pub struct Machine {
     /// The I/O system's cancel spin lock.
     pub cancel_lock: AtomicU64,
     pub loaded: AtomicBool,
+    /// The access tokens requests carry, as kernel objects.
+    pub tokens: crate::token::Objects,
 }
 
 static MACHINES: RwLock<Vec<&'static Machine>> = RwLock::new(Vec::new());
@@ -168,6 +170,7 @@ impl Machine {
         crate::seh::install();
         let pool = Pool::new()?;
         let mut table: Vec<Export> = ntos::exports();
+        table.extend(crate::token::exports());
         let kmdf_base = table.len();
         table.extend(kmdf::exports());
         let targets: Vec<usize> = table.iter().map(|e| e.target).collect();
@@ -206,6 +209,7 @@ impl Machine {
             registry_path,
             cancel_lock: AtomicU64::new(0),
             loaded: AtomicBool::new(false),
+            tokens: crate::token::Objects::default(),
         }));
         MACHINES
             .write()

@@ -320,8 +320,9 @@ mod tests {
         protect(page, PAGE, PROT_READ).unwrap();
         assert_eq!(peek_u32(page + 8), Some(7));
         assert!(!poke_u32(page + 8, 9), "read-only");
+        // Not read again once unmapped: another test's thread may map the range at once (a
+        // flake seen here). Unmapped memory is page zero's case above.
         unmap(page, PAGE);
-        assert_eq!(peek_u32(page + 8), None);
     }
 
     #[test]

@@ -12,12 +12,13 @@ use crate::machine;
 use crate::mem;
 use crate::pool::{self, Owner, Pool};
 
-const NT: &str = "ntoskrnl.exe";
+pub(crate) const NT: &str = "ntoskrnl.exe";
 const WDFLDR: &str = "wdfldr.sys";
 
 pub const STATUS_SUCCESS: i32 = 0;
 pub const STATUS_ACCESS_VIOLATION: i32 = 0xC000_0005u32 as i32;
 pub const STATUS_INVALID_PARAMETER: i32 = 0xC000_000Du32 as i32;
+pub const STATUS_INSUFFICIENT_RESOURCES: i32 = 0xC000_009Au32 as i32;
 
 /// `MmUserProbeAddress`, the data export.
 static MM_USER_PROBE_ADDRESS: u64 = mem::USER_PROBE_ADDRESS as u64;
@@ -160,7 +161,7 @@ pub fn exports() -> Vec<Export> {
     ]
 }
 
-fn caller() -> usize {
+pub(crate) fn caller() -> usize {
     cpu::last_call().0
 }
 
@@ -205,6 +206,11 @@ extern "win64" fn ex_allocate_pool2(flags: u64, size: usize, tag: u32) -> usize 
 }
 
 extern "win64" fn ex_free_pool_with_tag(p: usize, tag: u32) {
+    free_pool(p, Some(tag));
+}
+
+/// ExFreePoolWithTag, and ExFreePool (`tag` None: any tag).
+pub(crate) fn free_pool(p: usize, tag: Option<u32>) {
     let m = machine::current();
     let irql = cpu::irql();
     if irql > DISPATCH_LEVEL {
@@ -219,7 +225,7 @@ extern "win64" fn ex_free_pool_with_tag(p: usize, tag: u32) {
     }
     let by = caller();
     m.pool
-        .free(p, Some(tag), by, &|addr, len| m.ke.queued_in(addr, len));
+        .free(p, tag, by, &|addr, len| m.ke.queued_in(addr, len));
     if let Some((block, _)) = m.pool.who_owns(p) {
         m.ke.forget(block.addr, block.size);
     }

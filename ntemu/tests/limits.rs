@@ -7,7 +7,7 @@ use ntemu::kernel32::Variant;
 use ntemu::se::Token;
 use ntemu::system::Emulated;
 use ntemu::{Config, Machine};
-use usermode_test::system::Api;
+use usermode_test::system::{Api, Handle};
 
 mod common;
 
@@ -84,6 +84,114 @@ fn waiting_reads_per_slot_are_bounded() {
     m.quiesce();
     assert_eq!(m.pool.usage().driver_bytes, baseline.driver_bytes);
     drop((reader, other));
+    m.unload();
+    m.shutdown();
+}
+
+const ERROR_NOT_ENOUGH_QUOTA: u32 = 1816;
+const GENERIC_WRITE: u32 = 0x4000_0000;
+/// The driver's share per user (`driver/src/io/mod.rs` OWNER_LIMIT_BYTES).
+const OWNER_LIMIT: usize = 16 << 20;
+
+/// Mailslots named `\\.\RsMailslot\share\<n>-<long>` for n = 0, 1, ... until a create is
+/// refused: the handles and the refusal.
+fn fill<'a>(api: Api<'a>, long: &str) -> (Vec<Handle<'a>>, u32) {
+    let mut slots = Vec::new();
+    let refused = loop {
+        let name = format!(r"\\.\RsMailslot\share\{}-{long}", slots.len());
+        match api.create_mailslot(Some(&name), 0, 0) {
+            Ok(h) => slots.push(h),
+            Err(e) => break e,
+        }
+        assert!(slots.len() < 10_000, "the share never ran out");
+    };
+    (slots, refused)
+}
+
+/// One standard user takes all it can: mailslots with long names until its share is gone,
+/// then a mailslot filled until its share refuses more. Its own requests fail with
+/// ERROR_NOT_ENOUGH_QUOTA; another standard user and an administrator create, write and read
+/// as before; the driver's pool grows by no more than the one user's share; and everything
+/// comes back when that user closes its handles.
+#[test]
+fn one_user_exhausting_its_share_leaves_every_other_user_working() {
+    let m = Machine::new(Config::new(common::image())).expect("loading rsmailslot.sys");
+    assert_eq!(m.start(), 0, "DriverEntry");
+    let greedy = Emulated::new(m, Token::standard_user(1001), Variant::ReactOs);
+    let other = Emulated::new(m, Token::standard_user(1002), Variant::Wine);
+    let admin = Emulated::new(m, Token::elevated_administrator(), Variant::ReactOs);
+    let api = Api(&greedy);
+    // The tables' room first (see waiting_reads_per_slot_are_bounded).
+    for warm in ["a", "b"].map(|n| format!(r"\\.\RsMailslot\share\warm-{n}")) {
+        drop(
+            api.create_mailslot(Some(&warm), 0, 0)
+                .expect("CreateMailslotW"),
+        );
+    }
+    m.quiesce();
+    let baseline = m.pool.usage().driver_bytes;
+
+    // Mailslots with 8,000-character names (about 32 KB of the share each) until refused.
+    let long = "n".repeat(8000);
+    let (slots, refused) = fill(api, &long);
+    assert_eq!(refused, ERROR_NOT_ENOUGH_QUOTA);
+    assert!(
+        slots.len() > 100,
+        "only {} slots before the share ran out",
+        slots.len()
+    );
+    let names_held = m.pool.usage().driver_bytes - baseline;
+    assert!(
+        names_held <= OWNER_LIMIT + OWNER_LIMIT / 2,
+        "{names_held} bytes for the names"
+    );
+
+    // Another user, and an administrator, create, write and read as if nothing happened.
+    for (who, sys) in [("the other user", &other), ("the administrator", &admin)] {
+        let a = Api(sys);
+        let name = format!(r"\\.\RsMailslot\share\{}", who.replace(' ', "-"));
+        let server = a
+            .create_mailslot(Some(&name), 0, 0)
+            .unwrap_or_else(|e| panic!("{who}'s CreateMailslotW: {e}"));
+        let client = a.open(&name, GENERIC_WRITE, 3, false).expect("CreateFileW");
+        assert_eq!(
+            a.write(client.raw(), b"unaffected"),
+            Ok(10),
+            "{who}'s write"
+        );
+        assert_eq!(
+            a.read(server.raw(), 64).map_err(|e| e.0),
+            Ok(b"unaffected".to_vec()),
+            "{who}'s read"
+        );
+    }
+
+    // Writes into the greedy user's slots are the greedy user's: refused once its share is
+    // spent, whoever writes them, and nothing is half queued.
+    let last = r"\\.\RsMailslot\share\0-".to_string() + &long;
+    let other_api = Api(&other);
+    let writer = other_api
+        .open(&last, GENERIC_WRITE, 3, false)
+        .expect("a client of the greedy user's slot");
+    assert_eq!(
+        other_api.write(writer.raw(), &[7u8; 64 << 10]),
+        Err(ERROR_NOT_ENOUGH_QUOTA)
+    );
+    assert_eq!(api.info(slots[0].raw()).expect("GetMailslotInfo").count, 0);
+    drop(writer);
+
+    // Closing gives the share back: the same user fills it again to the same count, and
+    // what the driver still holds after each round is the same (its tables' room, no leak).
+    let count = slots.len();
+    drop(slots);
+    m.quiesce();
+    let settled = m.pool.usage().driver_bytes;
+    let (slots, refused) = fill(api, &long);
+    assert_eq!((slots.len(), refused), (count, ERROR_NOT_ENOUGH_QUOTA));
+    drop(slots);
+    m.quiesce();
+    assert_eq!(m.pool.usage().driver_bytes, settled);
+    drop((greedy, other, admin));
     m.unload();
     m.shutdown();
 }

@@ -87,11 +87,20 @@ pub(super) unsafe fn create(
         Ok(n) => n,
         Err(s) => return Reply::error(s),
     };
+    // A server is charged to its creator: the user its token names.
+    let owner = match params {
+        // SAFETY: PASSIVE_LEVEL, this create's security context.
+        Some(_) => match unsafe { requester::owner_of(engine, security_context) } {
+            Ok(o) => o,
+            Err(s) => return Reply::error(s),
+        },
+        None => msfs::Owner::default(),
+    };
     let Some(slot) = pool_new(MaybeUninit::<Handle>::uninit()) else {
         return Reply::error(NtStatus::INSUFFICIENT_RESOURCES);
     };
     let result = engine.with(|m| match &params {
-        Some(p) => m.create_server_prepared(name, p, access, now),
+        Some(p) => m.create_server_prepared(name, p, access, now, owner),
         None => m.open_prepared(&name, access),
     });
     match result {

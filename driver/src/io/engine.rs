@@ -16,6 +16,11 @@ impl Engine {
     pub(super) fn prepare_name(&self, name: &[u8]) -> Result<PreparedName, NtStatus> {
         PreparedName::prepare(name, self.name_keys)
     }
+
+    /// The owner a user SID stands for, keyed like the names so nobody can choose a collision.
+    pub(super) fn owner_of_sid(&self, sid: &[u8]) -> Result<msfs::Owner, NtStatus> {
+        msfs::Owner::from_sid(self.name_keys, sid)
+    }
 }
 
 // SAFETY: `msfs` is only reached through `with`, under `lock`.
@@ -79,6 +84,7 @@ pub fn start() -> Result<(), NTSTATUS> {
     let msfs = Msfs::new(Config {
         budget_bytes: BUDGET_BYTES,
         hash_keys: name_keys,
+        owner_limit_bytes: OWNER_LIMIT_BYTES,
     });
     let engine = pool_new(Engine {
         lock: UnsafeCell::new(0),

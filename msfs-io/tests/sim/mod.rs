@@ -164,6 +164,7 @@ pub fn engine() -> Engine {
     Engine(Mutex::new(Msfs::new(Config {
         budget_bytes: 1 << 20,
         hash_keys: [1, 2],
+        owner_limit_bytes: u64::MAX,
     })))
 }
 

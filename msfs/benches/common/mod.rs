@@ -20,6 +20,7 @@ pub fn engine() -> Msfs {
     Msfs::new(Config {
         budget_bytes: u64::MAX,
         hash_keys: [0x5EED, 0xF00D],
+        owner_limit_bytes: u64::MAX,
     })
 }
 

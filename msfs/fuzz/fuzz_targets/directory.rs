@@ -25,7 +25,7 @@ struct Input {
 const CLASSES: [u32; 6] = [1, 2, 3, 12, 0, 37];
 
 fuzz_target!(|input: Input| {
-    let mut e = Msfs::new(Config { budget_bytes: 1 << 16, hash_keys: [3, 4] });
+    let mut e = Msfs::new(Config { budget_bytes: 1 << 16, hash_keys: [3, 4], owner_limit_bytes: u64::MAX });
     let params = CreateParameters { mailslot_quota: 0, maximum_message_size: 0, read_timeout: Some(0) };
     let mut servers = Vec::new();
     for mut raw in input.names.into_iter().take(32) {

@@ -8,7 +8,7 @@ use msfs::{Access, Config, CreateParameters, Msfs, NtStatus};
 
 fuzz_target!(|data: &[u8]| {
     let target = parse_target(data);
-    let mut e = Msfs::new(Config { budget_bytes: 1 << 16, hash_keys: [1, 2] });
+    let mut e = Msfs::new(Config { budget_bytes: 1 << 16, hash_keys: [1, 2], owner_limit_bytes: u64::MAX });
     let params = CreateParameters { mailslot_quota: 0, maximum_message_size: 0, read_timeout: None };
     match target {
         Err(status) => {

@@ -20,6 +20,7 @@ pub fn engine_with_budget(budget_bytes: u64) -> Msfs {
     Msfs::new(Config {
         budget_bytes,
         hash_keys: engine_keys(),
+        owner_limit_bytes: u64::MAX,
     })
 }
 

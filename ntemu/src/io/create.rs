@@ -382,6 +382,13 @@ fn parse_device(p: &Arc<Process>, o: Open) -> (i32, Option<usize>, Option<u64>) 
         block
     });
     state.w64(acs::SECURITY_DESCRIPTOR, sd_block.unwrap_or(0) as u64);
+    // The requester's token, as SeCaptureSubjectContext leaves it for a process that does not
+    // impersonate: the primary token, no client token.
+    let token_object = m.tokens.register(m, &p.token);
+    state.w64(
+        acs::SUBJECT_SECURITY_CONTEXT + crate::layout::subject_context::PRIMARY_TOKEN,
+        token_object as u64,
+    );
     let context = m.system_block(sc::SIZE, *b"SeCx");
     context.w64(sc::ACCESS_STATE, state.addr as u64);
     context.w32(sc::DESIRED_ACCESS, remaining_access);
@@ -456,6 +463,7 @@ fn parse_device(p: &Arc<Process>, o: Open) -> (i32, Option<usize>, Option<u64>) 
     {
         m.pool.free(b, None, 0, &|_, _| None);
     }
+    m.tokens.unregister(m, token_object);
     if nt_error(status) {
         // The driver refused: the file object goes without a cleanup or close.
         fo.discard(m);
