@@ -14,6 +14,7 @@ use crate::io;
 use crate::kernel::{trace, trace_status};
 use crate::kmdf;
 use crate::names::{self, unicode};
+use crate::settings;
 
 const STATUS_SUCCESS: NTSTATUS = NtStatus::SUCCESS.0;
 const STATUS_INVALID_PARAMETER: NTSTATUS = NtStatus::INVALID_PARAMETER.0;
@@ -107,7 +108,9 @@ unsafe fn initialize(
         .inspect_err(|&s| trace_status("WdfDriverCreate", s))?;
     // The engine exists before any request can arrive; if the device cannot be made, the
     // framework deletes the driver and evt_driver_unload never runs, so it goes here.
-    io::start().inspect_err(|&s| trace_status("engine start", s))?;
+    // SAFETY: a live WDFDRIVER, from DriverEntry at PASSIVE_LEVEL.
+    let limits = unsafe { settings::read(driver) };
+    io::start(limits).inspect_err(|&s| trace_status("engine start", s))?;
     // SAFETY: a live WDFDRIVER, from DriverEntry at PASSIVE_LEVEL.
     let made = unsafe { create_device(driver) };
     if made.is_err() {

@@ -206,6 +206,7 @@ pub const WDF_DRIVER_INIT_NON_PNP_DRIVER: u32 = 0x1;
 pub type WDFDRIVER = *mut c_void;
 pub type WDFDEVICE = *mut c_void;
 pub type WDFOBJECT = *mut c_void;
+pub type WDFKEY = *mut c_void;
 pub type PWDFDEVICE_INIT = *mut c_void;
 
 // ---------------------------------------------------------------- imports

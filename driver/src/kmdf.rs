@@ -26,6 +26,9 @@ pub mod index {
     pub const WDF_DEVICE_WDM_GET_DEVICE_OBJECT: usize = 31;
     pub const WDF_DRIVER_CREATE: usize = 116;
     pub const WDF_OBJECT_DELETE: usize = 208;
+    pub const WDF_DRIVER_OPEN_PARAMETERS_REGISTRY_KEY: usize = 119;
+    pub const WDF_REGISTRY_CLOSE: usize = 231;
+    pub const WDF_REGISTRY_QUERY_ULONG: usize = 240;
 }
 
 /// `WdfFunctionTableNumEntries` of KMDF 1.15 [H].
@@ -411,6 +414,54 @@ pub unsafe fn object_delete(object: WDFOBJECT) {
     unsafe {
         if let Ok(f) = function::<F>(index::WDF_OBJECT_DELETE) {
             f(globals(), object);
+        }
+    }
+}
+
+/// `KEY_READ`: what the driver asks of its Parameters key.
+const KEY_READ: u32 = 0x2_0019;
+
+/// `WdfDriverOpenParametersRegistryKey` (index 119), read only; the framework creates the key
+/// when it does not exist.
+///
+/// # Safety
+/// `driver` from [`driver_create`]; PASSIVE_LEVEL.
+pub unsafe fn driver_open_parameters_key(driver: WDFDRIVER) -> Result<WDFKEY, NTSTATUS> {
+    type F = unsafe extern "system" fn(G, WDFDRIVER, u32, *mut c_void, *mut WDFKEY) -> NTSTATUS;
+    let mut key: WDFKEY = null_mut();
+    // SAFETY: F is the prototype [H]; no object attributes.
+    unsafe {
+        let f = function::<F>(index::WDF_DRIVER_OPEN_PARAMETERS_REGISTRY_KEY)?;
+        check(f(globals(), driver, KEY_READ, null_mut(), &mut key))?;
+    }
+    Ok(key)
+}
+
+/// `WdfRegistryQueryULong` (index 240): a REG_DWORD value of `key`.
+///
+/// # Safety
+/// `key` open; `name` valid for the call; PASSIVE_LEVEL.
+pub unsafe fn registry_query_ulong(key: WDFKEY, name: &UNICODE_STRING) -> Result<u32, NTSTATUS> {
+    type F = unsafe extern "system" fn(G, WDFKEY, *const UNICODE_STRING, *mut u32) -> NTSTATUS;
+    let mut value = 0u32;
+    // SAFETY: F is the prototype [H].
+    unsafe {
+        let f = function::<F>(index::WDF_REGISTRY_QUERY_ULONG)?;
+        check(f(globals(), key, name, &mut value))?;
+    }
+    Ok(value)
+}
+
+/// `WdfRegistryClose` (index 231).
+///
+/// # Safety
+/// `key` open, not used again; PASSIVE_LEVEL.
+pub unsafe fn registry_close(key: WDFKEY) {
+    type F = unsafe extern "system" fn(G, WDFKEY);
+    // SAFETY: F is the prototype [H].
+    unsafe {
+        if let Ok(f) = function::<F>(index::WDF_REGISTRY_CLOSE) {
+            f(globals(), key);
         }
     }
 }

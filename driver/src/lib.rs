@@ -29,6 +29,8 @@ mod device;
 mod io;
 #[cfg(all(target_os = "windows", not(test)))]
 mod kernel;
+#[cfg(all(target_os = "windows", not(test)))]
+mod settings;
 
 #[cfg(test)]
 mod inf_check;

@@ -29,6 +29,7 @@ extern crate alloc;
 pub mod access;
 pub mod info;
 pub mod pending;
+pub mod settings;
 pub mod stack;
 
 use msfs::NtStatus;

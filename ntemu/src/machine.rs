@@ -40,6 +40,9 @@ pub struct Config {
     /// The service's registry path DriverEntry receives ([`REGISTRY_PATH`] unless a test
     /// needs another, such as one longer than MAX_PATH).
     pub registry_path: String,
+    /// The REG_DWORD values of the service's `Parameters` key, as the driver reads them at
+    /// load (none unless a test sets some).
+    pub parameters: Vec<(String, u32)>,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             device_owner: Sid::local_system(),
             echo_debug_print: std::env::var_os("NTEMU_ECHO").is_some(),
             registry_path: REGISTRY_PATH.to_string(),
+            parameters: Vec::new(),
         }
     }
 }

@@ -90,7 +90,7 @@ fn waiting_reads_per_slot_are_bounded() {
 
 const ERROR_NOT_ENOUGH_QUOTA: u32 = 1816;
 const GENERIC_WRITE: u32 = 0x4000_0000;
-/// The driver's share per user (`driver/src/io/mod.rs` OWNER_LIMIT_BYTES).
+/// The driver's default share per user (`msfs_io::settings::DEFAULT_PER_USER_MIB`).
 const OWNER_LIMIT: usize = 16 << 20;
 
 /// Mailslots named `\\.\RsMailslot\share\<n>-<long>` for n = 0, 1, ... until a create is
@@ -194,4 +194,48 @@ fn one_user_exhausting_its_share_leaves_every_other_user_working() {
     drop((greedy, other, admin));
     m.unload();
     m.shutdown();
+}
+
+/// How many 8,000-character mailslots one standard user gets on a machine whose service
+/// `Parameters` key holds `parameters`; and the driver's debug output.
+fn share_in_slots(parameters: &[(&str, u32)]) -> (usize, Vec<String>) {
+    let mut config = Config::new(common::image());
+    config.parameters = parameters
+        .iter()
+        .map(|&(n, v)| (n.to_string(), v))
+        .collect();
+    let m = Machine::new(config).expect("loading rsmailslot.sys");
+    assert_eq!(m.start(), 0, "DriverEntry");
+    let user = Emulated::new(m, Token::standard_user(1001), Variant::ReactOs);
+    let (slots, refused) = fill(Api(&user), &"n".repeat(8000));
+    assert_eq!(refused, ERROR_NOT_ENOUGH_QUOTA);
+    let count = slots.len();
+    drop(slots);
+    drop(user);
+    let log = m.debug_log.lock().unwrap().clone();
+    m.unload();
+    m.shutdown();
+    (count, log)
+}
+
+/// The share per user comes from the service's Parameters key when a value there is in range,
+/// and is the default otherwise (with a line in the debug output saying a value was ignored).
+#[test]
+fn the_share_is_read_from_the_parameters_key_at_load() {
+    let (default, log) = share_in_slots(&[]);
+    assert!(!log.iter().any(|l| l.contains("ignored")), "{log:?}");
+    let (one_mib, _) = share_in_slots(&[("perusermib", 1)]);
+    // 16 MiB by default, 1 MiB here: a sixteenth, give or take the last slot.
+    assert!(
+        one_mib * 16 <= default + 16 && default <= one_mib * 16 + 16,
+        "{one_mib} slots with 1 MiB, {default} with the default"
+    );
+    for bad in [0, 65, u32::MAX] {
+        let (count, log) = share_in_slots(&[("PerUserMiB", bad)]);
+        assert_eq!(count, default, "PerUserMiB {bad} was not ignored");
+        assert!(log.iter().any(|l| l.contains("ignored")), "{bad}: {log:?}");
+    }
+    // A larger budget lets a larger share through.
+    let (bigger, _) = share_in_slots(&[("QueuedMessagesMiB", 256), ("PerUserMiB", 32)]);
+    assert!(bigger > default + default / 2, "{bigger} vs {default}");
 }

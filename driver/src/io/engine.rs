@@ -78,13 +78,13 @@ pub(super) unsafe fn rdrand(value: &mut u64) -> bool {
     core::arch::x86_64::_rdrand64_step(value) == 1
 }
 
-/// Creates the engine; from DriverEntry, before the device exists.
-pub fn start() -> Result<(), NTSTATUS> {
+/// Creates the engine with `limits`; from DriverEntry, before the device exists.
+pub fn start(limits: msfs_io::settings::Limits) -> Result<(), NTSTATUS> {
     let name_keys = hash_keys();
     let msfs = Msfs::new(Config {
-        budget_bytes: BUDGET_BYTES,
+        budget_bytes: limits.budget_bytes,
         hash_keys: name_keys,
-        owner_limit_bytes: OWNER_LIMIT_BYTES,
+        owner_limit_bytes: limits.owner_limit_bytes,
     });
     let engine = pool_new(Engine {
         lock: UnsafeCell::new(0),

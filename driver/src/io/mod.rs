@@ -60,15 +60,6 @@ use msfs_io::{access, info, Region, Reply};
 use crate::ffi::*;
 use crate::kernel::trace;
 
-/// The bytes all mailslots together may hold queued (payload plus 16 bytes per message,
-/// `msfs::MESSAGE_OVERHEAD`).
-const BUDGET_BYTES: u64 = 64 << 20;
-
-/// The bytes one user (the creator's user SID) may hold: its mailslots' names, the messages
-/// queued in them and the reads waiting on them with their buffers. A quarter of the budget, so
-/// that one user exhausting its share leaves every other user's requests working.
-const OWNER_LIMIT_BYTES: u64 = 16 << 20;
-
 const FILE_OPENED: usize = 1;
 const FILE_CREATED: usize = 2;
 

@@ -148,13 +148,13 @@ pub fn implemented() -> Vec<(&'static str, (usize, u8))> {
     ]
 }
 
-fn machine_checked(globals: usize) -> &'static Machine {
+pub(super) fn machine_checked(globals: usize) -> &'static Machine {
     let m = machine::current();
     m.kmdf.check_globals(globals);
     m
 }
 
-fn misuse(what: String) -> ! {
+pub(super) fn misuse(what: String) -> ! {
     bugcheck::stop(Stop::new(bugcheck::NTEMU_CHECK, [0; 4], what))
 }
 
@@ -246,7 +246,7 @@ extern "win64" fn wdf_driver_create(
     0
 }
 
-fn our_driver(m: &Machine, handle: usize) -> FxDriver {
+pub(super) fn our_driver(m: &Machine, handle: usize) -> FxDriver {
     match m.kmdf.lock().driver.clone() {
         Some(d) if d.handle == handle => d,
         _ => misuse(format!(
@@ -589,6 +589,14 @@ pub fn delete_driver(m: &Machine) {
         delete_device_object(m, &d);
     }
     let mut st = m.kmdf.lock();
+    // The documentation requires WdfRegistryClose once the driver is done with a key.
+    if let Some(key) = st.keys.iter().next() {
+        let key = *key;
+        drop(st);
+        misuse(format!(
+            "WDFKEY {key:#x} still open when the driver was deleted"
+        ));
+    }
     st.driver = None;
     st.inits.clear();
 }

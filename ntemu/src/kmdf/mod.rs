@@ -11,6 +11,7 @@ pub mod api;
 pub mod bind;
 pub mod dispatch;
 pub mod names;
+pub mod registry;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -65,6 +66,8 @@ pub struct State {
     pub devices: HashMap<usize, FxDevice>,
     /// Device objects by address, to their WDFDEVICE.
     pub by_object: HashMap<usize, usize>,
+    /// Open WDFKEYs.
+    pub keys: std::collections::HashSet<usize>,
 }
 
 #[derive(Debug)]
@@ -138,7 +141,10 @@ pub fn new_handle() -> usize {
 /// The table entries, in index order: implemented functions with their documented IRQL
 /// bound, the rest bound to [`unimplemented`].
 pub fn exports() -> Vec<Export> {
-    let implemented: HashMap<&str, (usize, u8)> = api::implemented().into_iter().collect();
+    let implemented: HashMap<&str, (usize, u8)> = api::implemented()
+        .into_iter()
+        .chain(registry::implemented())
+        .collect();
     names::NAMES
         .iter()
         .map(|&name| {
