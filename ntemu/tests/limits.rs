@@ -239,3 +239,59 @@ fn the_share_is_read_from_the_parameters_key_at_load() {
     let (bigger, _) = share_in_slots(&[("QueuedMessagesMiB", 256), ("PerUserMiB", 32)]);
     assert!(bigger > default + default / 2, "{bigger} vs {default}");
 }
+
+/// Waiting reads pin their buffers: a user's reads waiting with 64 KiB buffers run into its
+/// share (ERROR_NOT_ENOUGH_QUOTA, at once, nothing pinned), while another user's wait as usual;
+/// closing the server ends them all and returns the pool.
+#[test]
+fn waiting_reads_count_against_their_owners_share() {
+    let m = Machine::new(Config::new(common::image())).expect("loading rsmailslot.sys");
+    assert_eq!(m.start(), 0, "DriverEntry");
+    let greedy = Emulated::new(m, Token::standard_user(1001), Variant::ReactOs);
+    let other = Emulated::new(m, Token::standard_user(1002), Variant::ReactOs);
+    let (api, other_api) = (Api(&greedy), Api(&other));
+    let mut servers = Vec::new();
+    let mut waiting = Vec::new();
+    let refused = 'outer: loop {
+        let name = format!(r"\\.\RsMailslot\pins\{}", servers.len());
+        let server = api
+            .create_mailslot(Some(&name), 0, MAILSLOT_WAIT_FOREVER)
+            .expect("CreateMailslotW");
+        for _ in 0..64 {
+            let r = api.read_overlapped(server.raw(), 64 << 10);
+            match r.started() {
+                Err(ERROR_IO_PENDING) => waiting.push(r),
+                Err(e) => break 'outer e,
+                Ok(n) => panic!("a read of an empty slot returned {n} bytes"),
+            }
+        }
+        servers.push(server);
+        assert!(servers.len() < 100, "the share never ran out");
+    };
+    assert_eq!(refused, ERROR_NOT_ENOUGH_QUOTA);
+    // 16 MiB of 64 KiB buffers (and their contexts): a little under 256 reads.
+    assert!(
+        (200..256).contains(&waiting.len()),
+        "{} reads waited",
+        waiting.len()
+    );
+    let other_server = other_api
+        .create_mailslot(Some(r"\\.\RsMailslot\pins\other"), 0, MAILSLOT_WAIT_FOREVER)
+        .expect("the other user's CreateMailslotW");
+    let mut theirs = other_api.read_overlapped(other_server.raw(), 64 << 10);
+    assert_eq!(theirs.started(), Err(ERROR_IO_PENDING));
+    let client = other_api
+        .open(r"\\.\RsMailslot\pins\other", GENERIC_WRITE, 3, false)
+        .expect("CreateFileW");
+    assert_eq!(other_api.write(client.raw(), b"ok"), Ok(2));
+    assert_eq!(theirs.wait(5000), Some(Ok(b"ok".to_vec())));
+    drop((theirs, client, other_server));
+    drop(servers);
+    for r in waiting.iter_mut() {
+        assert_eq!(r.wait(5000), Some(Err(ERROR_OPERATION_ABORTED)));
+    }
+    drop(waiting);
+    drop((greedy, other));
+    m.unload();
+    m.shutdown();
+}
