@@ -73,6 +73,9 @@ pub const FO_MAILSLOT: u32 = 0x0000_0200;
 
 /// `IO_STACK_LOCATION.Control` bit set by `IoMarkIrpPending` [M].
 pub const SL_PENDING_RETURNED: u8 = 0x01;
+/// `IO_STACK_LOCATION.Flags` of a create: check access as for a user-mode caller even when the
+/// requestor is kernel mode.
+pub const SL_FORCE_ACCESS_CHECK: u8 = 0x01;
 
 /// `IO_SECURITY_CONTEXT` (24 bytes) [L].
 #[repr(C)]
@@ -99,6 +102,8 @@ pub struct ACCESS_STATE_HEAD {
     pub PreviouslyGrantedAccess: u32,
     pub OriginalDesiredAccess: u32,
     pub SubjectSecurityContext: SECURITY_SUBJECT_CONTEXT,
+    /// The descriptor the creator passed (captured by the I/O manager), or null.
+    pub SecurityDescriptor: *mut c_void,
 }
 
 /// `SECURITY_SUBJECT_CONTEXT` (32 bytes) [L]: the tokens a request runs under.
@@ -220,6 +225,22 @@ extern "system" {
     pub fn ExFreePoolWithTag(P: *mut c_void, Tag: u32);
     /// Frees a block a kernel routine allocated for the caller (SeQueryInformationToken's).
     pub fn ExFreePool(P: *mut c_void);
+    /// Whether the subject may have `DesiredAccess` to an object `SecurityDescriptor` protects;
+    /// IRQL <= APC_LEVEL.
+    pub fn SeAccessCheck(
+        SecurityDescriptor: *mut c_void,
+        SubjectSecurityContext: *mut SECURITY_SUBJECT_CONTEXT,
+        SubjectContextLocked: u8,
+        DesiredAccess: u32,
+        PreviouslyGrantedAccess: u32,
+        Privileges: *mut *mut c_void,
+        GenericMapping: *mut c_void,
+        AccessMode: i8,
+        GrantedAccess: *mut u32,
+        AccessStatus: *mut NTSTATUS,
+    ) -> u8;
+    /// The file object type's GENERIC_MAPPING.
+    pub fn IoGetFileObjectGenericMapping() -> *mut c_void;
     /// The requested information about a token, in a buffer the routine allocates (freed with
     /// ExFreePool); PASSIVE_LEVEL.
     pub fn SeQueryInformationToken(
@@ -400,6 +421,7 @@ mod layout {
         // ... SubjectSecurityContext 0x20 (32 bytes: ClientToken, ImpersonationLevel,
         // PrimaryToken 0x10, ProcessAuditId 0x18); TOKEN_USER 16 (Sid, Attributes 0x08).
         assert_eq!(offset_of!(ACCESS_STATE_HEAD, SubjectSecurityContext), 0x20);
+        assert_eq!(offset_of!(ACCESS_STATE_HEAD, SecurityDescriptor), 0x40);
         assert_eq!(size_of::<SECURITY_SUBJECT_CONTEXT>(), 32);
         assert_eq!(
             offset_of!(SECURITY_SUBJECT_CONTEXT, ImpersonationLevel),

@@ -27,6 +27,7 @@
 extern crate alloc;
 
 pub mod access;
+pub mod descriptor;
 pub mod info;
 pub mod pending;
 pub mod settings;

@@ -100,6 +100,32 @@ struct SlotRef {
     serial: u64,
 }
 
+/// A slot as [`Msfs::lookup`] found it: refers to that slot only, never to a later one of the
+/// same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotId(SlotRef);
+
+/// A security descriptor in self-relative form, as the kernel layer gave it at the slot's
+/// creation (made before the lock; at most [`MAX_SECURITY_BYTES`]).
+pub type Security = Box<[u8]>;
+
+/// The longest descriptor a slot keeps: a lookup copies it under the lock, so its length is
+/// bounded by a constant, never by what a caller chose. Far above what a DACL of a few dozen
+/// entries takes; a longer one fails the create with STATUS_INVALID_SECURITY_DESCR.
+pub const MAX_SECURITY_BYTES: usize = 4096;
+
+/// What a client open's name designates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    Root,
+    Slot {
+        slot: SlotId,
+        /// The length of the descriptor the creator gave the slot, copied into the lookup's
+        /// buffer; `None` when it gave none.
+        security: Option<usize>,
+    },
+}
+
 /// Identifies one pending read for as long as it is pending; never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReadId {
@@ -319,6 +345,8 @@ pub(crate) struct Slot {
     serial: u64,
     /// Who created it, and is charged for it ([`Slot::owner_charge`]).
     owner: Owner,
+    /// The descriptor its creator gave it, if any (charged to the owner too).
+    security: Option<Security>,
     /// Relative name without the leading backslash, in the creator's case.
     name: Vec<u16>,
     /// The name case-folded, and its hash in the name table: made before the lock, so that
@@ -344,6 +372,7 @@ impl Slot {
             sum.saturating_add(pending_charge(p.capacity))
         });
         name_charge(self.name.len(), self.folded.len())
+            .saturating_add(security_charge(&self.security))
             .saturating_add(self.charge())
             .saturating_add(pending)
     }
@@ -408,6 +437,12 @@ impl core::fmt::Debug for Msfs {
 fn name_charge(units: usize, folded: usize) -> u64 {
     let bytes = u64::try_from(units.saturating_add(folded)).unwrap_or(u64::MAX);
     bytes.saturating_mul(2).saturating_add(SLOT_CHARGE)
+}
+
+fn security_charge(security: &Option<Security>) -> u64 {
+    security
+        .as_ref()
+        .map_or(0, |s| u64::try_from(s.len()).unwrap_or(u64::MAX))
 }
 
 /// A waiting read pins its buffer (the I/O manager's, of `capacity` bytes) and a context.
@@ -530,7 +565,7 @@ impl Msfs {
         now: i64,
     ) -> Result<Handle, NtStatus> {
         let name = PreparedName::prepare(name, self.hash_keys)?;
-        self.create_server_prepared(name, params, access, now, Owner::default())
+        self.create_server_prepared(name, params, access, now, Owner::default(), None)
     }
 
     /// [`Msfs::create_server`] with a name prepared before the lock: nothing here is in
@@ -545,6 +580,7 @@ impl Msfs {
         access: Access,
         now: i64,
         owner: Owner,
+        security: Option<Security>,
     ) -> Result<Handle, NtStatus> {
         let name = name.rekeyed(self.hash_keys);
         let (units, folded, hash) = match name.kind {
@@ -568,7 +604,14 @@ impl Msfs {
             .open_handles
             .checked_add(1)
             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
-        let charge = name_charge(units.len(), folded.len());
+        if security
+            .as_ref()
+            .is_some_and(|s| s.len() > MAX_SECURITY_BYTES)
+        {
+            return Err(NtStatus::INVALID_SECURITY_DESCR);
+        }
+        let charge =
+            name_charge(units.len(), folded.len()).saturating_add(security_charge(&security));
         self.ledger.check(owner, charge, self.owner_limit)?;
 
         // Everything that can fail, before anything changes.
@@ -596,6 +639,7 @@ impl Msfs {
         let slot = Slot {
             serial,
             owner,
+            security,
             name: units,
             folded,
             hash,
@@ -668,12 +712,26 @@ impl Msfs {
         name: &PreparedName,
         access: Access,
     ) -> Result<Handle, NtStatus> {
-        let open_handles = self
-            .open_handles
-            .checked_add(1)
-            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
-        let kind = match &name.kind {
-            Prepared::Root { .. } => HandleKind::Root(DirCursor::default()),
+        let found = self.find_target(name, None)?;
+        self.open_found(&found, access)
+    }
+
+    /// The first half of a client open for a kernel layer that checks access outside its lock:
+    /// what `name` designates, with the security descriptor its creator gave a slot copied into
+    /// `security_out` (at most [`MAX_SECURITY_BYTES`]; STATUS_BUFFER_TOO_SMALL if it does not
+    /// fit). Changes nothing; STATUS_OBJECT_NAME_NOT_FOUND when no slot has the name.
+    pub fn lookup(&self, name: &PreparedName, security_out: &mut [u8]) -> Result<Found, NtStatus> {
+        self.find_target(name, Some(security_out))
+    }
+
+    /// [`Msfs::lookup`], copying the descriptor only when given somewhere to put it.
+    fn find_target(
+        &self,
+        name: &PreparedName,
+        security_out: Option<&mut [u8]>,
+    ) -> Result<Found, NtStatus> {
+        match &name.kind {
+            Prepared::Root { .. } => Ok(Found::Root),
             Prepared::Slot {
                 folded, hash, keys, ..
             } => {
@@ -682,11 +740,47 @@ impl Msfs {
                 } else {
                     hash_folded(self.hash_keys, folded)
                 };
-                let slot = self
+                let index = self
                     .find(folded, hash)
-                    .and_then(|index| self.slot_ref(index))
                     .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
-                HandleKind::Client { slot, access }
+                let slot = self
+                    .slot_ref(index)
+                    .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+                let security = match live(&self.entries, slot).and_then(|s| s.security.as_deref()) {
+                    Some(sd) => {
+                        if let Some(out) = security_out {
+                            out.get_mut(..sd.len())
+                                .ok_or(NtStatus::BUFFER_TOO_SMALL)?
+                                .copy_from_slice(sd);
+                        }
+                        Some(sd.len())
+                    }
+                    None => None,
+                };
+                Ok(Found::Slot {
+                    slot: SlotId(slot),
+                    security,
+                })
+            }
+        }
+    }
+
+    /// The second half: a client handle to what [`Msfs::lookup`] found, with the access the
+    /// kernel layer granted. STATUS_OBJECT_NAME_NOT_FOUND when the slot is gone meanwhile (a
+    /// new slot of the same name is another slot). Allocates nothing.
+    pub fn open_found(&mut self, found: &Found, access: Access) -> Result<Handle, NtStatus> {
+        let open_handles = self
+            .open_handles
+            .checked_add(1)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        let kind = match found {
+            Found::Root => HandleKind::Root(DirCursor::default()),
+            Found::Slot { slot, .. } => {
+                live(&self.entries, slot.0).ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+                HandleKind::Client {
+                    slot: slot.0,
+                    access,
+                }
             }
         };
         self.open_handles = open_handles;

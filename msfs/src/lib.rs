@@ -49,9 +49,9 @@ pub mod status;
 pub mod wire;
 
 pub use engine::{
-    Access, Arbitration, Completion, Config, DirQuery, DirReply, FileFacts, Handle, HandleRole,
-    Message, Msfs, Peek, ReadId, ReadOutcome, Wait, Written, MAX_PENDING_READS, MESSAGE_OVERHEAD,
-    PENDING_CHARGE, SLOT_CHARGE,
+    Access, Arbitration, Completion, Config, DirQuery, DirReply, FileFacts, Found, Handle,
+    HandleRole, Message, Msfs, Peek, ReadId, ReadOutcome, Security, SlotId, Wait, Written,
+    MAX_PENDING_READS, MAX_SECURITY_BYTES, MESSAGE_OVERHEAD, PENDING_CHARGE, SLOT_CHARGE,
 };
 #[cfg(feature = "audit")]
 pub use engine::{Audit, AuditSlot};

@@ -955,6 +955,7 @@ fn prepared_names_create_and_open_as_bytes_do() {
             Access::READ,
             0,
             msfs::Owner::default(),
+            None,
         )
         .unwrap();
     assert_eq!(s.role(), HandleRole::Server);
@@ -974,7 +975,8 @@ fn prepared_names_create_and_open_as_bytes_do() {
             &params(0, 0, None),
             Access::READ,
             0,
-            msfs::Owner::default()
+            msfs::Owner::default(),
+            None
         )
         .unwrap_err(),
         NtStatus::OBJECT_NAME_COLLISION
@@ -993,7 +995,8 @@ fn prepared_names_create_and_open_as_bytes_do() {
             &params(0, 0, None),
             Access::READ,
             0,
-            msfs::Owner::default()
+            msfs::Owner::default(),
+            None
         )
         .unwrap_err(),
         NtStatus::OBJECT_NAME_COLLISION
@@ -1005,6 +1008,7 @@ fn prepared_names_create_and_open_as_bytes_do() {
             Access::READ,
             0,
             msfs::Owner::default(),
+            None,
         )
         .unwrap();
     assert_eq!(
@@ -1020,7 +1024,8 @@ fn prepared_names_create_and_open_as_bytes_do() {
             &params(0, 0, None),
             Access::READ,
             0,
-            msfs::Owner::default()
+            msfs::Owner::default(),
+            None
         )
         .unwrap_err(),
         NtStatus::OBJECT_NAME_INVALID
@@ -1031,7 +1036,8 @@ fn prepared_names_create_and_open_as_bytes_do() {
             &params(0, 0, None),
             Access::READ,
             0,
-            msfs::Owner::default()
+            msfs::Owner::default(),
+            None
         )
         .unwrap_err(),
         NtStatus::OBJECT_PATH_SYNTAX_BAD
@@ -1096,7 +1102,7 @@ fn each_owner_holds_at_most_its_limit_and_others_go_on() {
             maximum_message_size: 0,
             read_timeout: Some(READ_TIMEOUT_FOREVER),
         };
-        e.create_server_prepared(p, &params, Access::READ, 0, owner)
+        e.create_server_prepared(p, &params, Access::READ, 0, owner, None)
     };
     // A slot costs its owner its name twice (as created and folded) and SLOT_CHARGE.
     let s = create(&mut e, "\\a\\slot", a).unwrap();
@@ -1160,5 +1166,80 @@ fn each_owner_holds_at_most_its_limit_and_others_go_on() {
     assert_eq!(e.owner_used(a), 0);
     assert_eq!(e.owner_used(b), b_used);
     assert_eq!(e.owners(), 1);
+    e.check_invariants().unwrap();
+}
+
+#[test]
+fn a_lookup_copies_the_creators_descriptor_and_an_open_of_a_vanished_slot_fails() {
+    use msfs::{Found, Owner, PreparedName, MAX_SECURITY_BYTES};
+    let mut e = engine();
+    let p = |s: &str| PreparedName::prepare(&utf16(s), engine_keys()).unwrap();
+    let sd: Vec<u8> = vec![1, 0, 4, 0x80, 0, 0, 0, 0];
+    let s = e
+        .create_server_prepared(
+            p("\\secured"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            Owner(7),
+            Some(sd.clone().into_boxed_slice()),
+        )
+        .unwrap();
+    // The descriptor is charged to the creator with the name.
+    let with = e.owner_used(Owner(7));
+    let mut buf = [0xAAu8; MAX_SECURITY_BYTES];
+    let found = e.lookup(&p("\\SECURED"), &mut buf).unwrap();
+    let Found::Slot { security, .. } = found else {
+        panic!("{found:?}");
+    };
+    assert_eq!(security, Some(sd.len()));
+    assert_eq!(&buf[..sd.len()], &sd[..]);
+    // A buffer too small for it is refused, nothing copied.
+    let mut small = [0u8; 4];
+    assert_eq!(
+        e.lookup(&p("\\secured"), &mut small).unwrap_err(),
+        NtStatus::BUFFER_TOO_SMALL
+    );
+    assert_eq!(e.lookup(&p("\\"), &mut buf).unwrap(), Found::Root);
+    assert_eq!(
+        e.lookup(&p("\\nothing"), &mut buf).unwrap_err(),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+    let c = e.open_found(&found, Access::WRITE).unwrap();
+    assert_eq!(c.role(), HandleRole::Client);
+    // The slot goes and a new one takes the name: what was found refers to the old one.
+    close(&mut e, c);
+    close(&mut e, s);
+    assert_eq!(e.owner_used(Owner(7)), 0);
+    let _again = e
+        .create_server_prepared(
+            p("\\secured"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            Owner(7),
+            None,
+        )
+        .unwrap();
+    assert!(e.owner_used(Owner(7)) < with, "no descriptor this time");
+    assert_eq!(
+        e.open_found(&found, Access::WRITE).unwrap_err(),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+    // A descriptor longer than MAX_SECURITY_BYTES is refused, nothing created.
+    let slots = e.slot_count();
+    assert_eq!(
+        e.create_server_prepared(
+            p("\\too-big"),
+            &params(0, 0, None),
+            Access::READ,
+            0,
+            Owner(7),
+            Some(vec![0u8; MAX_SECURITY_BYTES + 1].into_boxed_slice()),
+        )
+        .unwrap_err(),
+        NtStatus::INVALID_SECURITY_DESCR
+    );
+    assert_eq!(e.slot_count(), slots);
     e.check_invariants().unwrap();
 }

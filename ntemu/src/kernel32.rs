@@ -284,10 +284,28 @@ impl Kernel32 {
         max: u32,
         timeout_ms: u32,
     ) -> Result<u64, u32> {
+        self.create_mailslot_secured(name, max, timeout_ms, None)
+    }
+
+    /// CreateMailslotW with `lpSecurityAttributes` naming `descriptor` (self-relative), which
+    /// kernel32 passes on as OBJECT_ATTRIBUTES.SecurityDescriptor.
+    pub fn create_mailslot_secured(
+        &self,
+        name: Option<&str>,
+        max: u32,
+        timeout_ms: u32,
+        descriptor: Option<&[u8]>,
+    ) -> Result<u64, u32> {
         let Some(nt) = name.and_then(dos_path_to_nt) else {
             return Err(ERROR_PATH_NOT_FOUND);
         };
         let attrs = Attributes::new(Some(&nt), None, 0, None, OBJ_CASE_INSENSITIVE);
+        let sd = descriptor.map(UserMem::with);
+        if let Some(sd) = &sd {
+            attrs
+                .mem
+                .write(oa::SECURITY_DESCRIPTOR, &(sd.addr as u64).to_le_bytes());
+        }
         let blocks = CreateBlocks::new((0, 0));
         let timeout: i64 = if timeout_ms == MAILSLOT_WAIT_FOREVER {
             -1

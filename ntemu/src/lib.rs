@@ -43,6 +43,7 @@ pub mod ntos_print;
 pub mod pool;
 pub mod process;
 pub mod se;
+pub mod seapi;
 pub mod seh;
 pub mod system;
 pub mod thunks;

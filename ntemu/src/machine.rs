@@ -175,6 +175,7 @@ impl Machine {
         let pool = Pool::new()?;
         let mut table: Vec<Export> = ntos::exports();
         table.extend(crate::token::exports());
+        table.extend(crate::seapi::exports());
         let kmdf_base = table.len();
         table.extend(kmdf::exports());
         let targets: Vec<usize> = table.iter().map(|e| e.target).collect();

@@ -291,6 +291,90 @@ impl SecurityDescriptor {
         Ok(sd)
     }
 
+    /// The length of the self-relative descriptor whose bytes `read(offset, len)` gives (the
+    /// furthest of its header and parts), or `None` when it is not a revision-1 self-relative
+    /// descriptor or a part cannot be read.
+    pub fn self_relative_length(read: &dyn Fn(usize, usize) -> Option<Vec<u8>>) -> Option<usize> {
+        const SE_SELF_RELATIVE: u16 = 0x8000;
+        let head = read(0, 20)?;
+        let control = u16::from_le_bytes([head[2], head[3]]);
+        if head[0] != 1 || control & SE_SELF_RELATIVE == 0 {
+            return None;
+        }
+        let mut end = 20usize;
+        for field in [4usize, 8, 12, 16] {
+            let off = u32::from_le_bytes(head[field..field + 4].try_into().ok()?) as usize;
+            if off == 0 {
+                continue;
+            }
+            let part = read(off, 8)?;
+            let len = if field == 4 || field == 8 {
+                8 + usize::from(part[1]) * 4
+            } else {
+                usize::from(u16::from_le_bytes([part[2], part[3]]))
+            };
+            end = end.max(off + len);
+        }
+        Some(end)
+    }
+
+    /// Parses a self-relative descriptor (owner, group, DACL of allow and deny ACEs; a SACL is
+    /// ignored, as access checks ignore it).
+    pub fn from_self_relative(b: &[u8]) -> Option<SecurityDescriptor> {
+        const SE_DACL_PRESENT: u16 = 0x0004;
+        const SE_DACL_PROTECTED: u16 = 0x1000;
+        let u32_at = |at: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+        };
+        let control = u16::from_le_bytes([*b.get(2)?, *b.get(3)?]);
+        let sid_at = |field: usize| -> Option<Option<Sid>> {
+            match u32_at(field)? as usize {
+                0 => Some(None),
+                off => Some(Some(Sid::from_bytes(b.get(off..)?)?.0)),
+            }
+        };
+        let dacl = if control & SE_DACL_PRESENT == 0 {
+            None
+        } else {
+            match u32_at(16)? as usize {
+                // DACL present with no ACL: a NULL DACL.
+                0 => None,
+                off => {
+                    let count =
+                        usize::from(u16::from_le_bytes([*b.get(off + 4)?, *b.get(off + 5)?]));
+                    let mut at = off + 8;
+                    let mut aces = Vec::new();
+                    for _ in 0..count {
+                        let kind = match *b.get(at)? {
+                            0 => AceKind::Allow,
+                            1 => AceKind::Deny,
+                            _ => return None,
+                        };
+                        let flags = *b.get(at + 1)?;
+                        let size =
+                            usize::from(u16::from_le_bytes([*b.get(at + 2)?, *b.get(at + 3)?]));
+                        let mask = u32_at(at + 4)?;
+                        let (sid, _) = Sid::from_bytes(b.get(at + 8..at + size)?)?;
+                        aces.push(Ace {
+                            kind,
+                            flags,
+                            mask,
+                            sid,
+                        });
+                        at += size;
+                    }
+                    Some(aces)
+                }
+            }
+        };
+        Some(SecurityDescriptor {
+            owner: sid_at(4)?,
+            group: sid_at(8)?,
+            dacl,
+            protected: control & SE_DACL_PROTECTED != 0,
+        })
+    }
+
     /// The self-relative binary form (SECURITY_DESCRIPTOR_RELATIVE with its SIDs and ACL).
     pub fn to_self_relative(&self) -> Vec<u8> {
         const SE_DACL_PRESENT: u16 = 0x0004;

@@ -49,7 +49,7 @@ impl Objects {
         }
     }
 
-    fn get(&self, addr: usize) -> Option<Token> {
+    pub fn get(&self, addr: usize) -> Option<Token> {
         self.lock().get(&addr).cloned()
     }
 }

@@ -6,10 +6,13 @@ use super::*;
 /// `IRP_MJ_CREATE` (`parameters` None) and `IRP_MJ_CREATE_MAILSLOT`.
 ///
 /// # Safety
-/// PASSIVE_LEVEL; `file` is the create's file object; the pointers come from the stack
-/// location the I/O manager built (kernel memory it captured).
+/// PASSIVE_LEVEL; `irp` is the create's IRP and `stack_flags` its stack location's flags;
+/// `file` is its file object; the pointers come from the stack location the I/O manager
+/// built (kernel memory it captured).
 pub(super) unsafe fn create(
     engine: &Engine,
+    irp: *mut IRP,
+    stack_flags: u8,
     file: *mut FILE_OBJECT,
     security_context: u64,
     parameters: Option<u64>,
@@ -87,22 +90,15 @@ pub(super) unsafe fn create(
         Ok(n) => n,
         Err(s) => return Reply::error(s),
     };
-    // A server is charged to its creator: the user its token names.
-    let owner = match params {
-        // SAFETY: PASSIVE_LEVEL, this create's security context.
-        Some(_) => match unsafe { requester::owner_of(engine, security_context) } {
-            Ok(o) => o,
-            Err(s) => return Reply::error(s),
-        },
-        None => msfs::Owner::default(),
-    };
     let Some(slot) = pool_new(MaybeUninit::<Handle>::uninit()) else {
         return Reply::error(NtStatus::INSUFFICIENT_RESOURCES);
     };
-    let result = engine.with(|m| match &params {
-        Some(p) => m.create_server_prepared(name, p, access, now, owner),
-        None => m.open_prepared(&name, access),
-    });
+    let result = match &params {
+        // SAFETY: PASSIVE_LEVEL, this create's security context.
+        Some(p) => unsafe { create_server(engine, name, p, access, now, security_context) },
+        // SAFETY: as above, with this create's IRP and flags.
+        None => unsafe { open(engine, &name, access, security_context, irp, stack_flags) },
+    };
     match result {
         Ok(handle) => {
             // Every file object of a mailslot file system carries FO_MAILSLOT: without it the
@@ -127,4 +123,58 @@ pub(super) unsafe fn create(
             Reply::error(status)
         }
     }
+}
+
+/// A server create: charged to its creator (the user its token names), keeping the
+/// descriptor the creator passed.
+///
+/// # Safety
+/// PASSIVE_LEVEL; `security_context` is the create's.
+unsafe fn create_server(
+    engine: &Engine,
+    name: PreparedName,
+    params: &CreateParameters,
+    access: msfs::Access,
+    now: i64,
+    security_context: u64,
+) -> Result<Handle, NtStatus> {
+    // SAFETY: per the contract.
+    let owner = unsafe { requester::owner_of(engine, security_context) }?;
+    // SAFETY: per the contract.
+    let security = unsafe { security::creator_descriptor(security_context) }?;
+    engine.with(|m| m.create_server_prepared(name, params, access, now, owner, security))
+}
+
+/// A client open (or an open of the root): a slot its creator gave a descriptor admits only
+/// whom the descriptor grants, with the access it grants, checked outside the lock; the slot
+/// must still be the same one after it.
+///
+/// # Safety
+/// PASSIVE_LEVEL; `security_context`, `irp` and `stack_flags` are the create's.
+unsafe fn open(
+    engine: &Engine,
+    name: &PreparedName,
+    access: msfs::Access,
+    security_context: u64,
+    irp: *mut IRP,
+    stack_flags: u8,
+) -> Result<Handle, NtStatus> {
+    let mut descriptor = security::descriptor_buffer()?;
+    let found = engine.with(|m| m.lookup(name, &mut descriptor))?;
+    let access = match found {
+        msfs::Found::Slot {
+            security: Some(len),
+            ..
+        } => {
+            let copied = descriptor
+                .get(..len)
+                .ok_or(NtStatus::INVALID_SECURITY_DESCR)?;
+            // SAFETY: per the contract; `copied` is the slot's descriptor, ours for the call.
+            let granted =
+                unsafe { security::check_access(copied, security_context, irp, stack_flags) }?;
+            access::from_mask(granted)
+        }
+        _ => access,
+    };
+    engine.with(|m| m.open_found(&found, access))
 }

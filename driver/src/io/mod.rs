@@ -29,6 +29,7 @@ mod pending_read;
 mod pool;
 mod read_write;
 mod requester;
+mod security;
 
 use close::{cleanup, close};
 use create::create;
@@ -183,11 +184,20 @@ pub unsafe extern "system" fn preprocess(_device: WDFDEVICE, irp: *mut IRP) -> N
     // keeps the contracts it states.
     let reply = unsafe {
         match stack::decode(&words) {
-            Request::Create { security_context } => create(engine, file, security_context, None),
+            Request::Create { security_context } => {
+                create(engine, irp, words.flags, file, security_context, None)
+            }
             Request::CreateMailslot {
                 security_context,
                 parameters,
-            } => create(engine, file, security_context, Some(parameters)),
+            } => create(
+                engine,
+                irp,
+                words.flags,
+                file,
+                security_context,
+                Some(parameters),
+            ),
             Request::Read { length } => return read(engine, irp, file, length),
             Request::Write { length } => write(engine, irp, file, length),
             Request::QueryInformation { length, class } => {

@@ -221,32 +221,20 @@ pub fn nt_create(p: &Arc<Process>, mode: Mode, a: &CreateArgs) -> i32 {
 /// A security descriptor from OBJECT_ATTRIBUTES, captured in its self-relative form
 /// (SeCaptureSecurityDescriptor accepts both forms; absolute ones are rebuilt).
 fn capture_security_descriptor(mode: Mode, at: usize) -> Result<Vec<u8>, i32> {
-    const SE_SELF_RELATIVE: u16 = 0x8000;
-    let head = capture(mode, at, 20)?;
-    let control = u16::from_le_bytes([head[2], head[3]]);
-    if head[0] != 1 {
-        return Err(STATUS_INVALID_SECURITY_DESCR);
+    // Only the self-relative form is taken (an absolute one holds pointers; no caller the
+    // harness has uses it); its length is the furthest of its parts.
+    // A part that cannot be read fails the call with the capture's own status.
+    let failed = std::cell::Cell::new(None);
+    let end = SecurityDescriptor::self_relative_length(&|off, len| {
+        capture(mode, at + off, len)
+            .inspect_err(|&s| failed.set(Some(s)))
+            .ok()
+    });
+    match (end, failed.get()) {
+        (_, Some(status)) => Err(status),
+        (None, None) => Err(STATUS_INVALID_SECURITY_DESCR),
+        (Some(end), None) => capture(mode, at, end),
     }
-    if control & SE_SELF_RELATIVE == 0 {
-        // Absolute form: pointers; not used by any caller the harness has.
-        return Err(STATUS_INVALID_SECURITY_DESCR);
-    }
-    // The self-relative length: the furthest of its parts.
-    let mut end = 20usize;
-    for field in [4usize, 8, 12, 16] {
-        let off = u32_at(&head, field) as usize;
-        if off == 0 {
-            continue;
-        }
-        let part = capture(mode, at + off, 8)?;
-        let len = if field == 4 || field == 8 {
-            8 + usize::from(part[1]) * 4
-        } else {
-            usize::from(u16::from_le_bytes([part[2], part[3]]))
-        };
-        end = end.max(off + len);
-    }
-    capture(mode, at, end)
 }
 
 struct Open {
