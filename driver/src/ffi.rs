@@ -31,7 +31,7 @@ pub mod irp_mj {
     pub use msfs_io::stack::major::*;
 
     /// Every major function above, in the order they are registered.
-    pub const SERVED: [u8; 12] = [
+    pub const SERVED: [u8; 13] = [
         CREATE,
         CREATE_MAILSLOT,
         READ,
@@ -44,6 +44,7 @@ pub mod irp_mj {
         DIRECTORY_CONTROL,
         QUERY_VOLUME_INFORMATION,
         FLUSH_BUFFERS,
+        QUERY_SECURITY,
     ];
 }
 

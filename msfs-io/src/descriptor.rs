@@ -57,6 +57,87 @@ pub fn self_relative_length(
     Ok(end)
 }
 
+/// `SECURITY_INFORMATION` bits.
+pub const OWNER_SECURITY_INFORMATION: u32 = 0x1;
+pub const GROUP_SECURITY_INFORMATION: u32 = 0x2;
+pub const DACL_SECURITY_INFORMATION: u32 = 0x4;
+pub const SACL_SECURITY_INFORMATION: u32 = 0x8;
+
+/// Control bits that belong to each part (SE_OWNER_DEFAULTED; SE_GROUP_DEFAULTED; the DACL's
+/// present, defaulted, auto-inherit and protected bits; the SACL's).
+const OWNER_BITS: u16 = 0x0001;
+const GROUP_BITS: u16 = 0x0002;
+const DACL_BITS: u16 = 0x0004 | 0x0008 | 0x0100 | 0x0400 | 0x1000;
+const SACL_BITS: u16 = 0x0010 | 0x0020 | 0x0200 | 0x0800 | 0x2000;
+
+/// The part a header field (4 owner, 8 group, 12 SACL, 16 DACL) of the valid self-relative
+/// descriptor `sd` points to, if it has one.
+fn part_of(sd: &[u8], field: usize) -> Option<&[u8]> {
+    let raw: [u8; 4] = sd.get(field..field.checked_add(4)?)?.try_into().ok()?;
+    let offset = usize::try_from(u32::from_le_bytes(raw)).ok()?;
+    if offset == 0 {
+        return None;
+    }
+    let head = sd.get(offset..offset.checked_add(8)?)?;
+    let size = match (field, head) {
+        (4 | 8, [_, count, ..]) => usize::from(*count).checked_mul(4)?.checked_add(8)?,
+        (_, [_, _, s0, s1, ..]) => usize::from(u16::from_le_bytes([*s0, *s1])),
+        _ => return None,
+    };
+    sd.get(offset..offset.checked_add(size)?)
+}
+
+/// What IRP_MJ_QUERY_SECURITY returns of the self-relative descriptor `sd` (one
+/// [`self_relative_length`] accepted): a self-relative descriptor holding only the parts
+/// `information` asks for (owner, group, DACL, SACL) and their control bits, as
+/// SeQuerySecurityDescriptorInfo builds it, written to `out`. `Ok(len)` when it fit; `Err(len)`
+/// with the length it needs when `out` is too short (nothing written then).
+pub fn select(sd: &[u8], information: u32, out: &mut [u8]) -> Result<usize, usize> {
+    let control = match sd.get(2..4) {
+        Some(&[c0, c1]) => u16::from_le_bytes([c0, c1]),
+        _ => 0,
+    };
+    // (header field, information bit, control bits), in the order the parts are laid out.
+    let wanted = [
+        (4usize, OWNER_SECURITY_INFORMATION, OWNER_BITS),
+        (8, GROUP_SECURITY_INFORMATION, GROUP_BITS),
+        (12, SACL_SECURITY_INFORMATION, SACL_BITS),
+        (16, DACL_SECURITY_INFORMATION, DACL_BITS),
+    ];
+    let mut keep = SE_SELF_RELATIVE;
+    let mut total = 20usize;
+    for &(field, bit, bits) in &wanted {
+        if information & bit != 0 {
+            keep |= control & bits;
+            total = total.saturating_add(part_of(sd, field).map_or(0, <[u8]>::len));
+        }
+    }
+    let Some(dst) = out.get_mut(..total) else {
+        return Err(total);
+    };
+    dst.fill(0);
+    let mut at = 20usize;
+    for &(field, bit, _) in &wanted {
+        let Some(p) = part_of(sd, field).filter(|_| information & bit != 0) else {
+            continue;
+        };
+        let end = at.saturating_add(p.len());
+        let offset = u32::try_from(at).unwrap_or(0);
+        if let Some(d) = dst.get_mut(at..end) {
+            d.copy_from_slice(p);
+        }
+        if let Some(h) = dst.get_mut(field..field.saturating_add(4)) {
+            h.copy_from_slice(&offset.to_le_bytes());
+        }
+        at = end;
+    }
+    let [k0, k1] = keep.to_le_bytes();
+    if let Some(h) = dst.get_mut(..4) {
+        h.copy_from_slice(&[1, 0, k0, k1]);
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +180,40 @@ mod tests {
             self_relative_length(&mut reader(&longer), 4096),
             Ok(sd.len())
         );
+    }
+
+    #[test]
+    fn a_query_returns_only_the_parts_asked_for() {
+        let sd = sample();
+        let mut out = [0u8; 256];
+        // Everything: the same parts (owner, DACL), laid out afresh.
+        let n = select(
+            &sd,
+            OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(n, sd.len());
+        assert_eq!(self_relative_length(&mut reader(&out[..n]), 4096), Ok(n));
+        assert_eq!(&out[20..32], &sd[20..32], "the owner SID");
+        assert_eq!(&out[32..n], &sd[32..], "the DACL");
+        assert_eq!(u16::from_le_bytes([out[2], out[3]]), 0x8004);
+        // Only the owner: no DACL, and no DACL-present bit.
+        let n = select(&sd, OWNER_SECURITY_INFORMATION, &mut out).unwrap();
+        assert_eq!(n, 32);
+        assert_eq!(u16::from_le_bytes([out[2], out[3]]), 0x8000);
+        assert_eq!(&out[16..20], &[0, 0, 0, 0]);
+        // A group it has none of: just the header.
+        assert_eq!(select(&sd, GROUP_SECURITY_INFORMATION, &mut out), Ok(20));
+        // Too short: the length needed, nothing claimed written.
+        assert_eq!(
+            select(&sd, DACL_SECURITY_INFORMATION, &mut out[..10]),
+            Err(48)
+        );
+        let n = select(&sd, DACL_SECURITY_INFORMATION, &mut out).unwrap();
+        assert_eq!(n, 48);
+        assert_eq!(u32::from_le_bytes([out[16], out[17], out[18], out[19]]), 20);
+        assert_eq!(&out[20..48], &sd[32..]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod major {
     pub const QUERY_INFORMATION: u8 = 0x05;
     pub const SET_INFORMATION: u8 = 0x06;
     pub const FLUSH_BUFFERS: u8 = 0x09;
+    pub const QUERY_SECURITY: u8 = 0x14;
     pub const QUERY_VOLUME_INFORMATION: u8 = 0x0A;
     pub const DIRECTORY_CONTROL: u8 = 0x0C;
     pub const FILE_SYSTEM_CONTROL: u8 = 0x0D;
@@ -97,6 +98,12 @@ pub enum Request {
     },
     /// `IRP_MJ_FLUSH_BUFFERS`: no parameters.
     Flush,
+    /// `IRP_MJ_QUERY_SECURITY`: SecurityInformation 0x08, Length 0x10; the output is
+    /// `Irp->UserBuffer` (METHOD_NEITHER).
+    QuerySecurity {
+        information: u32,
+        length: u32,
+    },
     Cleanup,
     Close,
     /// Anything else: completed with this status and nothing changed.
@@ -150,6 +157,10 @@ pub fn decode(stack: &StackWords) -> Request {
             input: w3,
         },
         major::FLUSH_BUFFERS => Request::Flush,
+        major::QUERY_SECURITY => Request::QuerySecurity {
+            information: low(w0),
+            length: low(w1),
+        },
         major::CLEANUP => Request::Cleanup,
         major::CLOSE => Request::Close,
         _ => Request::Refused(NtStatus::INVALID_DEVICE_REQUEST),
@@ -344,8 +355,21 @@ mod tests {
             decode(&stack(major::FLUSH_BUFFERS, 0, 0, &[])),
             Request::Flush
         );
+        assert_eq!(
+            decode(&stack(
+                major::QUERY_SECURITY,
+                0,
+                0,
+                &[(0x08, &4u32.to_le_bytes()), (0x10, &0x200u32.to_le_bytes())]
+            )),
+            Request::QuerySecurity {
+                information: 0x4,
+                length: 0x200
+            }
+        );
+        // IRP_MJ_SET_SECURITY (0x15) is not served yet: the I/O manager answers for us.
         for m in [
-            0x01u8, 0x07, 0x08, 0x0B, 0x0E, 0x0F, 0x10, 0x11, 0x14, 0x1B, 0xFF,
+            0x01u8, 0x07, 0x08, 0x0B, 0x0E, 0x0F, 0x10, 0x11, 0x15, 0x1B, 0xFF,
         ] {
             assert_eq!(
                 decode(&stack(m, 0, 0, &[])),

@@ -1093,6 +1093,26 @@ impl Msfs {
         live(&self.entries, slot_ref).map(Slot::info).ok_or(gone)
     }
 
+    /// The descriptor the slot of `handle` was created with, copied into `out` (bounded by
+    /// [`MAX_SECURITY_BYTES`]; STATUS_BUFFER_TOO_SMALL if it does not fit): its length, or
+    /// `None` when the creator gave none or the handle is the root's. The errors of
+    /// [`Msfs::query_info`] for a slot that is gone.
+    pub fn security_of(&self, handle: &Handle, out: &mut [u8]) -> Result<Option<usize>, NtStatus> {
+        let (slot_ref, gone) = match handle.kind {
+            HandleKind::Server { slot, .. } => (slot, NtStatus::FILE_CLOSED),
+            HandleKind::Client { slot, .. } => (slot, NtStatus::FILE_FORCED_CLOSED),
+            HandleKind::Root(_) => return Ok(None),
+        };
+        let slot = live(&self.entries, slot_ref).ok_or(gone)?;
+        let Some(sd) = slot.security.as_deref() else {
+            return Ok(None);
+        };
+        out.get_mut(..sd.len())
+            .ok_or(NtStatus::BUFFER_TOO_SMALL)?
+            .copy_from_slice(sd);
+        Ok(Some(sd.len()))
+    }
+
     /// `IRP_MJ_FLUSH_BUFFERS` (FlushFileBuffers): nothing is ever buffered, since a write is
     /// queued whole before it completes, so a flush of a live mailslot succeeds at once [choice].
     /// STATUS_INVALID_DEVICE_REQUEST on the root; the errors of [`Msfs::query_info`] for a slot

@@ -129,6 +129,50 @@ fn a_creators_dacl_decides_who_opens_its_mailslot() {
         Err(ERROR_INVALID_SECURITY_DESCR)
     );
 
+    // GetSecurityInfo of a handle to a slot with a descriptor returns what its creator set;
+    // of one without, the I/O manager's world descriptor (owner Everyone), as before.
+    assert_eq!(
+        api_a.security_owner(mine.raw()),
+        Ok(format!("{:?}", alice.user)),
+        "the owner Alice set"
+    );
+    assert_eq!(
+        api_b.security_owner(anyone.raw()),
+        Ok(format!("{:?}", Sid::everyone()))
+    );
+    {
+        use ntemu::io::security::nt_query_security_object;
+        use ntemu::process::UserMem;
+        const DACL_SECURITY_INFORMATION: u32 = 4;
+        const STATUS_BUFFER_TOO_SMALL: i32 = 0xC000_0023u32 as i32;
+        m.attach(Role::User);
+        let needed = UserMem::new(4);
+        let small = UserMem::new(8);
+        let status = nt_query_security_object(
+            b.k32.caller(),
+            bobs.raw(),
+            DACL_SECURITY_INFORMATION,
+            small.addr,
+            8,
+            needed.addr,
+        );
+        assert_eq!(status, STATUS_BUFFER_TOO_SMALL);
+        let len = needed.u32_at(0) as usize;
+        let buf = UserMem::new(len);
+        let status = nt_query_security_object(
+            b.k32.caller(),
+            bobs.raw(),
+            DACL_SECURITY_INFORMATION,
+            buf.addr,
+            len as u32,
+            needed.addr,
+        );
+        assert_eq!(status, 0, "NtQuerySecurityObject(DACL)");
+        let got = SecurityDescriptor::from_self_relative(&buf.read(0, len)).expect("a descriptor");
+        let set = SecurityDescriptor::from_self_relative(&sd).expect("the one set");
+        assert_eq!(got.dacl, set.dacl, "the DACL the creator set");
+        assert_eq!(got.owner, None, "only the DACL was asked for");
+    }
     drop((mine, bobs, anyone));
     m.attach(Role::User);
     for h in [server, box_server, open_server] {

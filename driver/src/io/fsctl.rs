@@ -8,7 +8,7 @@ core::arch::global_asm!(include_str!("../asm/guarded_copy.s"), options(att_synta
 extern "system" {
     /// `driver/src/asm/guarded_copy.s`: copies `len` bytes; STATUS_ACCESS_VIOLATION instead of
     /// a bugcheck when either side faults. Checked under Wine by tools/test-guarded-copy.sh.
-    fn rsms_guarded_copy(dst: *mut c_void, src: *const c_void, len: usize) -> NTSTATUS;
+    pub(super) fn rsms_guarded_copy(dst: *mut c_void, src: *const c_void, len: usize) -> NTSTATUS;
 }
 
 /// How often a peek re-sizes its bounce buffer when the head message keeps changing.

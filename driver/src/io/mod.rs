@@ -237,6 +237,10 @@ pub unsafe extern "system" fn preprocess(_device: WDFDEVICE, irp: *mut IRP) -> N
                 ..
             } => fs_control(engine, irp, file, output_length, code),
             // Nothing is buffered: a live mailslot's flush succeeds at once (Msfs::flush).
+            Request::QuerySecurity {
+                information,
+                length,
+            } => security::query_security(engine, irp, file, information, length),
             Request::Flush => match handle_of(file) {
                 // SAFETY: the handle is read under the lock.
                 Ok(h) => engine.with(|m| m.flush(&*h)).map(|()| 0).into(),

@@ -114,3 +114,67 @@ pub(super) unsafe fn check_access(
     }
     Ok(granted)
 }
+
+/// `IRP_MJ_QUERY_SECURITY` (GetSecurityInfo, NtQuerySecurityObject): the parts of the slot's
+/// descriptor `information` asks for, built outside the lock and written to the caller's own
+/// buffer (`Irp->UserBuffer`, METHOD_NEITHER) through the exception-guarded copy. A buffer
+/// too short gets STATUS_BUFFER_OVERFLOW with the length needed in Information, which the I/O
+/// manager returns as LengthNeeded. A slot its creator gave no descriptor (and the root) is
+/// answered with STATUS_INVALID_DEVICE_REQUEST, so that the I/O manager answers for it as for
+/// any driver without security: with its world descriptor, what the default means.
+///
+/// # Safety
+/// PASSIVE_LEVEL; the IRP is ours; `file` its file object.
+pub(super) unsafe fn query_security(
+    engine: &Engine,
+    irp: *mut IRP,
+    file: *mut FILE_OBJECT,
+    information: u32,
+    length: u32,
+) -> Reply {
+    // SAFETY: per the contract.
+    let handle = match unsafe { handle_of(file) } {
+        Ok(h) => h,
+        Err(s) => return Reply::error(s),
+    };
+    let (mut kept, mut selected) = match (descriptor_buffer(), descriptor_buffer()) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => return Reply::error(NtStatus::INSUFFICIENT_RESOURCES),
+    };
+    // SAFETY: the handle is read under the lock.
+    let len = match engine.with(|m| m.security_of(unsafe { &*handle }, &mut kept)) {
+        Ok(Some(len)) => len,
+        Ok(None) => return Reply::error(NtStatus::INVALID_DEVICE_REQUEST),
+        Err(s) => return Reply::error(s),
+    };
+    let Some(sd) = kept.get(..len) else {
+        return Reply::error(NtStatus::INVALID_SECURITY_DESCR);
+    };
+    let n = match msfs_io::descriptor::select(sd, information, &mut selected) {
+        Ok(n) => n,
+        Err(needed) => return Reply::new(NtStatus::BUFFER_OVERFLOW, needed),
+    };
+    if n > length as usize {
+        return Reply::new(NtStatus::BUFFER_OVERFLOW, n);
+    }
+    // SAFETY: reads a field of our IRP.
+    let user_buffer = unsafe { (*irp).UserBuffer } as u64;
+    if user_buffer == 0
+        || (requestor_is_user(irp)
+            && !msfs_io::user_range_ok(user_buffer, n as u64, user_probe_address()))
+    {
+        return Reply::error(NtStatus::ACCESS_VIOLATION);
+    }
+    let Some(bytes) = selected.get(..n) else {
+        return Reply::error(NtStatus::INVALID_SECURITY_DESCR);
+    };
+    // SAFETY: `user_buffer` holds `length >= n` bytes: in user space (checked above) and
+    // written through the exception-guarded copy, or a kernel caller's own buffer.
+    let status = unsafe {
+        super::fsctl::rsms_guarded_copy(user_buffer as *mut c_void, bytes.as_ptr().cast(), n)
+    };
+    if status < 0 {
+        return Reply::error(NtStatus(status));
+    }
+    Reply::success(n)
+}
