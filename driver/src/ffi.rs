@@ -486,6 +486,7 @@ mod layout {
             s::IRP_MJ_DIRECTORY_CONTROL,
             s::IRP_MJ_QUERY_VOLUME_INFORMATION,
             s::IRP_MJ_FLUSH_BUFFERS,
+            s::IRP_MJ_QUERY_SECURITY,
         ];
         assert_eq!(irp_mj::SERVED.map(u32::from), from_sys);
     }
