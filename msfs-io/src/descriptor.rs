@@ -42,15 +42,7 @@ pub fn self_relative_length(
         if !read(offset, &mut part) {
             return Err(bad);
         }
-        let [_, count, size0, size1, ..] = part;
-        let len = if is_sid {
-            usize::from(count)
-                .checked_mul(4)
-                .and_then(|n| n.checked_add(8))
-        } else {
-            Some(usize::from(u16::from_le_bytes([size0, size1])))
-        }
-        .ok_or(bad)?;
+        let len = part_size(is_sid, part).ok_or(bad)?;
         let part_end = offset.checked_add(len).filter(|&e| e <= limit).ok_or(bad)?;
         end = end.max(part_end);
     }
@@ -70,6 +62,17 @@ const GROUP_BITS: u16 = 0x0002;
 const DACL_BITS: u16 = 0x0004 | 0x0008 | 0x0100 | 0x0400 | 0x1000;
 const SACL_BITS: u16 = 0x0010 | 0x0020 | 0x0200 | 0x0800 | 0x2000;
 
+/// The length of a part from its first 8 bytes: a SID's 8 bytes and 4 per sub-authority, an
+/// ACL's AclSize.
+fn part_size(is_sid: bool, head: [u8; 8]) -> Option<usize> {
+    let [_, count, size0, size1, ..] = head;
+    if is_sid {
+        usize::from(count).checked_mul(4)?.checked_add(8)
+    } else {
+        Some(usize::from(u16::from_le_bytes([size0, size1])))
+    }
+}
+
 /// The part a header field (4 owner, 8 group, 12 SACL, 16 DACL) of the valid self-relative
 /// descriptor `sd` points to, if it has one.
 fn part_of(sd: &[u8], field: usize) -> Option<&[u8]> {
@@ -78,12 +81,8 @@ fn part_of(sd: &[u8], field: usize) -> Option<&[u8]> {
     if offset == 0 {
         return None;
     }
-    let head = sd.get(offset..offset.checked_add(8)?)?;
-    let size = match (field, head) {
-        (4 | 8, [_, count, ..]) => usize::from(*count).checked_mul(4)?.checked_add(8)?,
-        (_, [_, _, s0, s1, ..]) => usize::from(u16::from_le_bytes([*s0, *s1])),
-        _ => return None,
-    };
+    let head: [u8; 8] = sd.get(offset..offset.checked_add(8)?)?.try_into().ok()?;
+    let size = part_size(field <= 8, head)?;
     sd.get(offset..offset.checked_add(size)?)
 }
 

@@ -439,6 +439,17 @@ fn name_charge(units: usize, folded: usize) -> u64 {
     bytes.saturating_mul(2).saturating_add(SLOT_CHARGE)
 }
 
+/// `slot`'s descriptor copied into `out`: its length, `None` without one.
+fn copy_descriptor(slot: &Slot, out: &mut [u8]) -> Result<Option<usize>, NtStatus> {
+    let Some(sd) = slot.security.as_deref() else {
+        return Ok(None);
+    };
+    out.get_mut(..sd.len())
+        .ok_or(NtStatus::BUFFER_TOO_SMALL)?
+        .copy_from_slice(sd);
+    Ok(Some(sd.len()))
+}
+
 fn security_charge(security: &Option<Security>) -> u64 {
     security
         .as_ref()
@@ -712,24 +723,15 @@ impl Msfs {
         name: &PreparedName,
         access: Access,
     ) -> Result<Handle, NtStatus> {
-        let found = self.find_target(name, None)?;
+        let found = self.lookup(name)?;
         self.open_found(&found, access)
     }
 
     /// The first half of a client open for a kernel layer that checks access outside its lock:
-    /// what `name` designates, with the security descriptor its creator gave a slot copied into
-    /// `security_out` (at most [`MAX_SECURITY_BYTES`]; STATUS_BUFFER_TOO_SMALL if it does not
-    /// fit). Changes nothing; STATUS_OBJECT_NAME_NOT_FOUND when no slot has the name.
-    pub fn lookup(&self, name: &PreparedName, security_out: &mut [u8]) -> Result<Found, NtStatus> {
-        self.find_target(name, Some(security_out))
-    }
-
-    /// [`Msfs::lookup`], copying the descriptor only when given somewhere to put it.
-    fn find_target(
-        &self,
-        name: &PreparedName,
-        security_out: Option<&mut [u8]>,
-    ) -> Result<Found, NtStatus> {
+    /// what `name` designates, and for a slot the length of the descriptor its creator gave it
+    /// ([`Msfs::copy_security`] copies it). Changes nothing; STATUS_OBJECT_NAME_NOT_FOUND when
+    /// no slot has the name.
+    pub fn lookup(&self, name: &PreparedName) -> Result<Found, NtStatus> {
         match &name.kind {
             Prepared::Root { .. } => Ok(Found::Root),
             Prepared::Slot {
@@ -746,23 +748,24 @@ impl Msfs {
                 let slot = self
                     .slot_ref(index)
                     .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
-                let security = match live(&self.entries, slot).and_then(|s| s.security.as_deref()) {
-                    Some(sd) => {
-                        if let Some(out) = security_out {
-                            out.get_mut(..sd.len())
-                                .ok_or(NtStatus::BUFFER_TOO_SMALL)?
-                                .copy_from_slice(sd);
-                        }
-                        Some(sd.len())
-                    }
-                    None => None,
-                };
+                let security = live(&self.entries, slot)
+                    .and_then(|s| s.security.as_deref())
+                    .map(<[u8]>::len);
                 Ok(Found::Slot {
                     slot: SlotId(slot),
                     security,
                 })
             }
         }
+    }
+
+    /// The descriptor of the slot [`Msfs::lookup`] found, copied into `out` (its length, which
+    /// the lookup reported; at most [`MAX_SECURITY_BYTES`], STATUS_BUFFER_TOO_SMALL if it does
+    /// not fit). STATUS_OBJECT_NAME_NOT_FOUND when the slot is gone meanwhile; `None` when it
+    /// has no descriptor.
+    pub fn copy_security(&self, slot: SlotId, out: &mut [u8]) -> Result<Option<usize>, NtStatus> {
+        let slot = live(&self.entries, slot.0).ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+        copy_descriptor(slot, out)
     }
 
     /// The second half: a client handle to what [`Msfs::lookup`] found, with the access the
@@ -1104,13 +1107,7 @@ impl Msfs {
             HandleKind::Root(_) => return Ok(None),
         };
         let slot = live(&self.entries, slot_ref).ok_or(gone)?;
-        let Some(sd) = slot.security.as_deref() else {
-            return Ok(None);
-        };
-        out.get_mut(..sd.len())
-            .ok_or(NtStatus::BUFFER_TOO_SMALL)?
-            .copy_from_slice(sd);
-        Ok(Some(sd.len()))
+        copy_descriptor(slot, out)
     }
 
     /// `IRP_MJ_FLUSH_BUFFERS` (FlushFileBuffers): nothing is ever buffered, since a write is

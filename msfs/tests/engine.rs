@@ -1188,21 +1188,22 @@ fn a_lookup_copies_the_creators_descriptor_and_an_open_of_a_vanished_slot_fails(
     // The descriptor is charged to the creator with the name.
     let with = e.owner_used(Owner(7));
     let mut buf = [0xAAu8; MAX_SECURITY_BYTES];
-    let found = e.lookup(&p("\\SECURED"), &mut buf).unwrap();
-    let Found::Slot { security, .. } = found else {
+    let found = e.lookup(&p("\\SECURED")).unwrap();
+    let Found::Slot { slot, security } = found else {
         panic!("{found:?}");
     };
     assert_eq!(security, Some(sd.len()));
+    assert_eq!(e.copy_security(slot, &mut buf), Ok(Some(sd.len())));
     assert_eq!(&buf[..sd.len()], &sd[..]);
     // A buffer too small for it is refused, nothing copied.
     let mut small = [0u8; 4];
     assert_eq!(
-        e.lookup(&p("\\secured"), &mut small).unwrap_err(),
+        e.copy_security(slot, &mut small).unwrap_err(),
         NtStatus::BUFFER_TOO_SMALL
     );
-    assert_eq!(e.lookup(&p("\\"), &mut buf).unwrap(), Found::Root);
+    assert_eq!(e.lookup(&p("\\")).unwrap(), Found::Root);
     assert_eq!(
-        e.lookup(&p("\\nothing"), &mut buf).unwrap_err(),
+        e.lookup(&p("\\nothing")).unwrap_err(),
         NtStatus::OBJECT_NAME_NOT_FOUND
     );
     let c = e.open_found(&found, Access::WRITE).unwrap();
@@ -1224,6 +1225,10 @@ fn a_lookup_copies_the_creators_descriptor_and_an_open_of_a_vanished_slot_fails(
     assert!(e.owner_used(Owner(7)) < with, "no descriptor this time");
     assert_eq!(
         e.open_found(&found, Access::WRITE).unwrap_err(),
+        NtStatus::OBJECT_NAME_NOT_FOUND
+    );
+    assert_eq!(
+        e.copy_security(slot, &mut buf).unwrap_err(),
         NtStatus::OBJECT_NAME_NOT_FOUND
     );
     // A descriptor longer than MAX_SECURITY_BYTES is refused, nothing created.

@@ -33,7 +33,12 @@ const GENERIC_WRITE: u32 = 0x4000_0000;
 /// An address in user space that nothing maps (a block mapped, then unmapped; user space is
 /// never reused).
 fn unmapped() -> usize {
-    let m = UserMem::new(4096);
+    unmapped_from(UserMem::new)
+}
+
+/// The same, from the allocator `new` (a 32-bit process's memory below 4 GiB, say).
+fn unmapped_from(new: fn(usize) -> UserMem) -> usize {
+    let m = new(4096);
     let a = m.addr;
     drop(m);
     a
@@ -346,12 +351,7 @@ fn a_32_bit_process_sets_the_timeout_through_a_4_byte_pointer() {
     let iosb = UserMem::new(16);
     let timeout = UserMem::below_4g(8);
     timeout.write(0, &(-10_000i64 * 30).to_le_bytes());
-    let low_unmapped = {
-        let m = UserMem::below_4g(4096);
-        let a = m.addr;
-        drop(m);
-        a
-    };
+    let low_unmapped = unmapped_from(UserMem::below_4g);
     // The upper half of an 8-byte block: bytes a 32-bit caller's structure does not hold.
     let block = UserMem::new(16);
     let set = |pointer: usize, len: u32| {

@@ -159,15 +159,17 @@ unsafe fn open(
     irp: *mut IRP,
     stack_flags: u8,
 ) -> Result<Handle, NtStatus> {
-    let mut descriptor = security::descriptor_buffer()?;
-    let found = engine.with(|m| m.lookup(name, &mut descriptor))?;
+    let found = engine.with(|m| m.lookup(name))?;
     let access = match found {
+        // A slot with a descriptor: copied into a buffer of its length, made outside the lock.
         msfs::Found::Slot {
+            slot,
             security: Some(len),
-            ..
         } => {
-            let copied = descriptor
-                .get(..len)
+            let mut descriptor = security::descriptor_buffer(len)?;
+            let copied = engine
+                .with(|m| m.copy_security(slot, &mut descriptor))?
+                .and_then(|n| descriptor.get(..n))
                 .ok_or(NtStatus::INVALID_SECURITY_DESCR)?;
             // SAFETY: per the contract; `copied` is the slot's descriptor, ours for the call.
             let granted =

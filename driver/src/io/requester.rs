@@ -12,16 +12,12 @@ use msfs::Owner;
 /// # Safety
 /// PASSIVE_LEVEL, in the create's dispatch; `security_context` is the create's (or 0).
 pub(super) unsafe fn owner_of(engine: &Engine, security_context: u64) -> Result<Owner, NtStatus> {
-    let sc = security_context as *const IO_SECURITY_CONTEXT;
-    if sc.is_null() {
+    // SAFETY: per the contract.
+    let Some(state) = (unsafe { super::security::access_state(security_context) }) else {
         return Err(NtStatus::ACCESS_DENIED);
-    }
-    // SAFETY: the I/O manager's security context and access state for this create.
+    };
+    // SAFETY: the I/O manager's access state for this create.
     let token = unsafe {
-        let state = (*sc).AccessState;
-        if state.is_null() {
-            return Err(NtStatus::ACCESS_DENIED);
-        }
         let subject = &(*state).SubjectSecurityContext;
         if subject.ClientToken.is_null() {
             subject.PrimaryToken

@@ -7,6 +7,21 @@ use super::*;
 use alloc::boxed::Box;
 use msfs::MAX_SECURITY_BYTES;
 
+/// The access state of the create whose `IO_SECURITY_CONTEXT` is at `security_context`, if
+/// it has one.
+///
+/// # Safety
+/// `security_context` is the create's (or 0), in its dispatch.
+pub(super) unsafe fn access_state(security_context: u64) -> Option<*mut ACCESS_STATE_HEAD> {
+    let sc = security_context as *const IO_SECURITY_CONTEXT;
+    if sc.is_null() {
+        return None;
+    }
+    // SAFETY: the I/O manager's security context for this create.
+    let state = unsafe { (*sc).AccessState };
+    (!state.is_null()).then_some(state)
+}
+
 /// A copy of the descriptor the creator passed, or `None` when it passed none.
 /// STATUS_INVALID_SECURITY_DESCR for one longer than a slot keeps,
 /// STATUS_INSUFFICIENT_RESOURCES when the copy cannot be allocated.
@@ -16,18 +31,12 @@ use msfs::MAX_SECURITY_BYTES;
 pub(super) unsafe fn creator_descriptor(
     security_context: u64,
 ) -> Result<Option<Box<[u8]>>, NtStatus> {
-    let sc = security_context as *const IO_SECURITY_CONTEXT;
-    if sc.is_null() {
+    // SAFETY: per the contract.
+    let Some(state) = (unsafe { access_state(security_context) }) else {
         return Ok(None);
-    }
-    // SAFETY: the I/O manager's security context and access state for this create.
-    let sd = unsafe {
-        let state = (*sc).AccessState;
-        if state.is_null() {
-            return Ok(None);
-        }
-        (*state).SecurityDescriptor
     };
+    // SAFETY: the I/O manager's access state for this create.
+    let sd = unsafe { (*state).SecurityDescriptor };
     if sd.is_null() {
         return Ok(None);
     }
@@ -51,12 +60,14 @@ pub(super) unsafe fn creator_descriptor(
     Ok(Some(copy.into_boxed_slice()))
 }
 
-/// A buffer for [`msfs::Msfs::lookup`] to copy a slot's descriptor into, made before the lock.
-pub(super) fn descriptor_buffer() -> Result<Box<[u8]>, NtStatus> {
+/// A buffer of `len` bytes (at most MAX_SECURITY_BYTES) for the engine to copy a slot's
+/// descriptor into, made before the lock.
+pub(super) fn descriptor_buffer(len: usize) -> Result<Box<[u8]>, NtStatus> {
+    let len = len.min(MAX_SECURITY_BYTES);
     let mut buf = Vec::new();
-    buf.try_reserve_exact(MAX_SECURITY_BYTES)
+    buf.try_reserve_exact(len)
         .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
-    buf.resize(MAX_SECURITY_BYTES, 0);
+    buf.resize(len, 0);
     Ok(buf.into_boxed_slice())
 }
 
@@ -74,10 +85,10 @@ pub(super) unsafe fn check_access(
     irp: *mut IRP,
     stack_flags: u8,
 ) -> Result<u32, NtStatus> {
-    let sc = security_context as *const IO_SECURITY_CONTEXT;
-    if sc.is_null() {
+    // SAFETY: per the contract.
+    let Some(state) = (unsafe { access_state(security_context) }) else {
         return Err(NtStatus::ACCESS_DENIED);
-    }
+    };
     let mode = if stack_flags & SL_FORCE_ACCESS_CHECK != 0 || requestor_is_user(irp) {
         USER_MODE
     } else {
@@ -88,10 +99,6 @@ pub(super) unsafe fn check_access(
     // SAFETY: the create's access state and subject context; the descriptor is our copy,
     // valid (it was the I/O manager's) and alive for the call; PASSIVE_LEVEL.
     let ok = unsafe {
-        let state = (*sc).AccessState;
-        if state.is_null() {
-            return Err(NtStatus::ACCESS_DENIED);
-        }
         SeAccessCheck(
             descriptor.as_ptr().cast_mut().cast(),
             &mut (*state).SubjectSecurityContext,
@@ -137,9 +144,9 @@ pub(super) unsafe fn query_security(
         Ok(h) => h,
         Err(s) => return Reply::error(s),
     };
-    let (mut kept, mut selected) = match (descriptor_buffer(), descriptor_buffer()) {
-        (Ok(a), Ok(b)) => (a, b),
-        _ => return Reply::error(NtStatus::INSUFFICIENT_RESOURCES),
+    let mut kept = match descriptor_buffer(MAX_SECURITY_BYTES) {
+        Ok(b) => b,
+        Err(s) => return Reply::error(s),
     };
     // SAFETY: the handle is read under the lock.
     let len = match engine.with(|m| m.security_of(unsafe { &*handle }, &mut kept)) {
@@ -149,6 +156,11 @@ pub(super) unsafe fn query_security(
     };
     let Some(sd) = kept.get(..len) else {
         return Reply::error(NtStatus::INVALID_SECURITY_DESCR);
+    };
+    // What a query returns is a part of the descriptor: never longer than it.
+    let mut selected = match descriptor_buffer(len) {
+        Ok(b) => b,
+        Err(s) => return Reply::error(s),
     };
     let n = match msfs_io::descriptor::select(sd, information, &mut selected) {
         Ok(n) => n,
