@@ -31,7 +31,7 @@ pub mod irp_mj {
     pub use msfs_io::stack::major::*;
 
     /// Every major function above, in the order they are registered.
-    pub const SERVED: [u8; 13] = [
+    pub const SERVED: [u8; 14] = [
         CREATE,
         CREATE_MAILSLOT,
         READ,
@@ -45,6 +45,7 @@ pub mod irp_mj {
         QUERY_VOLUME_INFORMATION,
         FLUSH_BUFFERS,
         QUERY_SECURITY,
+        SET_SECURITY,
     ];
 }
 
@@ -242,6 +243,18 @@ extern "system" {
     ) -> u8;
     /// The file object type's GENERIC_MAPPING.
     pub fn IoGetFileObjectGenericMapping() -> *mut c_void;
+    /// A new self-relative descriptor (from `PoolType`, freed with ExFreePool) made of
+    /// `*ObjectsSecurityDescriptor` with the parts `SecurityInformation` names taken from
+    /// `ModificationDescriptor`, written to `*ObjectsSecurityDescriptor`; the old one stays the
+    /// caller's. PASSIVE_LEVEL.
+    pub fn SeSetSecurityDescriptorInfo(
+        Object: *mut c_void,
+        SecurityInformation: *mut u32,
+        ModificationDescriptor: *mut c_void,
+        ObjectsSecurityDescriptor: *mut *mut c_void,
+        PoolType: u32,
+        GenericMapping: *mut c_void,
+    ) -> NTSTATUS;
     /// The requested information about a token, in a buffer the routine allocates (freed with
     /// ExFreePool); PASSIVE_LEVEL.
     pub fn SeQueryInformationToken(
@@ -487,6 +500,7 @@ mod layout {
             s::IRP_MJ_QUERY_VOLUME_INFORMATION,
             s::IRP_MJ_FLUSH_BUFFERS,
             s::IRP_MJ_QUERY_SECURITY,
+            s::IRP_MJ_SET_SECURITY,
         ];
         assert_eq!(irp_mj::SERVED.map(u32::from), from_sys);
     }

@@ -49,6 +49,22 @@ pub fn self_relative_length(
     Ok(end)
 }
 
+/// What a mailslot created without a descriptor starts from when its server first sets one
+/// (SetSecurityInfo): a self-relative descriptor with no owner, no group and a NULL DACL, which
+/// grants every user everything, as the slot's default did; the change replaces the parts it
+/// names.
+pub const OPEN_TO_ALL: [u8; 20] = {
+    let mut sd = [0u8; 20];
+    sd[0] = 1;
+    let [c0, c1] = (SE_SELF_RELATIVE | SE_DACL_PRESENT).to_le_bytes();
+    sd[2] = c0;
+    sd[3] = c1;
+    sd
+};
+
+/// `SECURITY_DESCRIPTOR_CONTROL` SE_DACL_PRESENT.
+const SE_DACL_PRESENT: u16 = 0x0004;
+
 /// `SECURITY_INFORMATION` bits.
 pub const OWNER_SECURITY_INFORMATION: u32 = 0x1;
 pub const GROUP_SECURITY_INFORMATION: u32 = 0x2;
@@ -213,6 +229,18 @@ mod tests {
         assert_eq!(n, 48);
         assert_eq!(u32::from_le_bytes([out[16], out[17], out[18], out[19]]), 20);
         assert_eq!(&out[20..48], &sd[32..]);
+    }
+
+    #[test]
+    fn the_open_default_is_a_null_dacl_and_nothing_else() {
+        let sd = OPEN_TO_ALL;
+        assert_eq!(self_relative_length(&mut reader(&sd), 4096), Ok(20));
+        assert_eq!(u16::from_le_bytes([sd[2], sd[3]]), 0x8004);
+        assert_eq!(&sd[4..], &[0; 16], "no owner, group, SACL or ACL");
+        let mut out = [0u8; 20];
+        // Its DACL, queried: present and NULL.
+        assert_eq!(select(&sd, DACL_SECURITY_INFORMATION, &mut out), Ok(20));
+        assert_eq!(out, sd);
     }
 
     #[test]

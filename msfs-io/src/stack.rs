@@ -18,6 +18,7 @@ pub mod major {
     pub const SET_INFORMATION: u8 = 0x06;
     pub const FLUSH_BUFFERS: u8 = 0x09;
     pub const QUERY_SECURITY: u8 = 0x14;
+    pub const SET_SECURITY: u8 = 0x15;
     pub const QUERY_VOLUME_INFORMATION: u8 = 0x0A;
     pub const DIRECTORY_CONTROL: u8 = 0x0C;
     pub const FILE_SYSTEM_CONTROL: u8 = 0x0D;
@@ -104,6 +105,12 @@ pub enum Request {
         information: u32,
         length: u32,
     },
+    /// `IRP_MJ_SET_SECURITY`: SecurityInformation 0x08, SecurityDescriptor 0x10 (the I/O
+    /// manager's captured copy, in kernel memory).
+    SetSecurity {
+        information: u32,
+        descriptor: u64,
+    },
     Cleanup,
     Close,
     /// Anything else: completed with this status and nothing changed.
@@ -160,6 +167,10 @@ pub fn decode(stack: &StackWords) -> Request {
         major::QUERY_SECURITY => Request::QuerySecurity {
             information: low(w0),
             length: low(w1),
+        },
+        major::SET_SECURITY => Request::SetSecurity {
+            information: low(w0),
+            descriptor: w1,
         },
         major::CLEANUP => Request::Cleanup,
         major::CLOSE => Request::Close,
@@ -367,10 +378,22 @@ mod tests {
                 length: 0x200
             }
         );
-        // IRP_MJ_SET_SECURITY (0x15) is not served yet: the I/O manager answers for us.
-        for m in [
-            0x01u8, 0x07, 0x08, 0x0B, 0x0E, 0x0F, 0x10, 0x11, 0x15, 0x1B, 0xFF,
-        ] {
+        assert_eq!(
+            decode(&stack(
+                major::SET_SECURITY,
+                0,
+                0,
+                &[
+                    (0x08, &4u32.to_le_bytes()),
+                    (0x10, &0xFFFF_8000_1234_5678u64.to_le_bytes())
+                ]
+            )),
+            Request::SetSecurity {
+                information: 0x4,
+                descriptor: 0xFFFF_8000_1234_5678
+            }
+        );
+        for m in [0x01u8, 0x07, 0x08, 0x0B, 0x0E, 0x0F, 0x10, 0x11, 0x1B, 0xFF] {
             assert_eq!(
                 decode(&stack(m, 0, 0, &[])),
                 Request::Refused(NtStatus::INVALID_DEVICE_REQUEST),

@@ -27,6 +27,10 @@ use crate::name::{parse_target, Target};
 use crate::pattern::Pattern;
 use crate::prepared::{hash_folded, hash_units, Prepared, PreparedName};
 use crate::status::NtStatus;
+
+mod security;
+pub use security::SecurityBase;
+
 use crate::wire::{
     CreateParameters, MailslotInfo, PeekHeader, MAILSLOT_NO_MESSAGE, READ_TIMEOUT_FOREVER,
 };
@@ -345,8 +349,12 @@ pub(crate) struct Slot {
     serial: u64,
     /// Who created it, and is charged for it ([`Slot::owner_charge`]).
     owner: Owner,
-    /// The descriptor its creator gave it, if any (charged to the owner too).
+    /// The descriptor its creator gave it (or a SetSecurityInfo since), if any; charged to
+    /// the owner too.
     security: Option<Security>,
+    /// Bumped by every change of `security`, so that a change prepared outside the lock
+    /// applies only to the descriptor it started from.
+    security_generation: u64,
     /// Relative name without the leading backslash, in the creator's case.
     name: Vec<u16>,
     /// The name case-folded, and its hash in the name table: made before the lock, so that
@@ -651,6 +659,7 @@ impl Msfs {
             serial,
             owner,
             security,
+            security_generation: 0,
             name: units,
             folded,
             hash,

@@ -50,8 +50,8 @@ pub mod wire;
 
 pub use engine::{
     Access, Arbitration, Completion, Config, DirQuery, DirReply, FileFacts, Found, Handle,
-    HandleRole, Message, Msfs, Peek, ReadId, ReadOutcome, Security, SlotId, Wait, Written,
-    MAX_PENDING_READS, MAX_SECURITY_BYTES, MESSAGE_OVERHEAD, PENDING_CHARGE, SLOT_CHARGE,
+    HandleRole, Message, Msfs, Peek, ReadId, ReadOutcome, Security, SecurityBase, SlotId, Wait,
+    Written, MAX_PENDING_READS, MAX_SECURITY_BYTES, MESSAGE_OVERHEAD, PENDING_CHARGE, SLOT_CHARGE,
 };
 #[cfg(feature = "audit")]
 pub use engine::{Audit, AuditSlot};

@@ -78,6 +78,9 @@ statuses! {
     CANCELLED = 0xC000_0120u32;
     /// Win32 6 ERROR_INVALID_HANDLE.
     FILE_CLOSED = 0xC000_0128u32;
+    /// The request raced another that changed what it read; try again. Win32 1237
+    /// ERROR_RETRY.
+    RETRY = 0xC000_022Du32;
 }
 
 impl NtStatus {

@@ -102,6 +102,7 @@ pub fn dos_error(status: i32) -> u32 {
         0xC000_003B => 161,
         0xC000_0044 => 1816,
         0xC000_0059 => 1306,
+        0xC000_005A => 1307,
         0xC000_0078 => 1337,
         0xC000_0079 => 1338,
         0xC000_009A => 1450,
@@ -111,13 +112,14 @@ pub fn dos_error(status: i32) -> u32 {
         0xC000_0120 => 995,
         0xC000_0184 => 22,
         0xC000_0225 => 1168,
+        0xC000_022D => 1237,
         // ERROR_MR_MID_NOT_FOUND: what Windows gives for a status it has no mapping for.
         _ => 317,
     }
 }
 
 /// The statuses [`dos_error`] maps, for the check against Wine.
-pub const MAPPED: [u32; 34] = [
+pub const MAPPED: [u32; 36] = [
     0,
     0x103,
     0x8000_0002,
@@ -152,6 +154,8 @@ pub const MAPPED: [u32; 34] = [
     0xC000_0184,
     0xC000_0225,
     0xC000_0001,
+    0xC000_005A,
+    0xC000_022D,
 ];
 
 /// RtlDosPathNameToNtPathName_U, for the path forms the table uses: `\\.\` and `\\?\` device
@@ -540,10 +544,33 @@ impl Kernel32 {
         }
     }
 
-    /// GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION): NtQuerySecurityObject,
-    /// sized by a first call, as advapi32 makes it; the owner SID as a string.
+    /// GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION): the owner SID as a
+    /// string.
     pub fn security_owner(&self, h: u64) -> Result<String, u32> {
         const OWNER_SECURITY_INFORMATION: u32 = 1;
+        let sd = self.security_info(h, OWNER_SECURITY_INFORMATION)?;
+        let owner = sd
+            .get(4..8)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        sd.get(owner as usize..)
+            .and_then(|b| Sid::from_bytes(b).map(|(sid, _)| format!("{sid:?}")))
+            .ok_or(1338) // ERROR_INVALID_SECURITY_DESCR
+    }
+
+    /// SetSecurityInfo(h, SE_FILE_OBJECT, information, ...) with the parts taken from the
+    /// self-relative descriptor `sd`, as advapi32 passes them to NtSetSecurityObject.
+    pub fn set_security_info(&self, h: u64, information: u32, sd: &[u8]) -> Result<(), u32> {
+        let buf = UserMem::new(sd.len().max(1));
+        buf.write(0, sd);
+        match security::nt_set_security_object(self.caller(), h, information, buf.addr) {
+            s if s < 0 => Err(dos_error(s)),
+            _ => Ok(()),
+        }
+    }
+
+    /// GetSecurityInfo(h, SE_FILE_OBJECT, information): the self-relative descriptor
+    /// NtQuerySecurityObject returns, sized by a first call, as advapi32 makes it.
+    pub fn security_info(&self, h: u64, information: u32) -> Result<Vec<u8>, u32> {
         let needed = UserMem::new(4);
         let mut len = 0usize;
         for _ in 0..2 {
@@ -551,7 +578,7 @@ impl Kernel32 {
             let status = security::nt_query_security_object(
                 self.caller(),
                 h,
-                OWNER_SECURITY_INFORMATION,
+                information,
                 buf.addr,
                 len as u32,
                 needed.addr,
@@ -563,14 +590,7 @@ impl Kernel32 {
             if status < 0 {
                 return Err(dos_error(status));
             }
-            let sd = buf.read(0, len);
-            let owner = sd
-                .get(4..8)
-                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            return sd
-                .get(owner as usize..)
-                .and_then(|b| Sid::from_bytes(b).map(|(sid, _)| format!("{sid:?}")))
-                .ok_or(1336); // ERROR_INVALID_SECURITY_DESCR
+            return Ok(buf.read(0, len));
         }
         Err(dos_error(crate::io::STATUS_BUFFER_TOO_SMALL))
     }

@@ -261,6 +261,11 @@ impl SecurityDescriptor {
                     let (flags, aces) =
                         component.split_at(component.find('(').unwrap_or(component.len()));
                     sd.protected = flags.contains('P');
+                    if flags.contains("NO_ACCESS_CONTROL") {
+                        // A NULL DACL: every access granted.
+                        sd.dacl = None;
+                        continue;
+                    }
                     let mut list = Vec::new();
                     for ace in aces.split(')').filter(|a| !a.is_empty()) {
                         let fields: Vec<&str> = ace.trim_start_matches('(').split(';').collect();
@@ -437,6 +442,15 @@ pub struct Token {
 impl Token {
     fn matches(&self, sid: &Sid) -> bool {
         *sid == self.user || self.groups.contains(sid)
+    }
+
+    /// Whether this token may make `sid` an object's owner: its user, or the group its
+    /// default owner names (a group the token holds with SE_GROUP_OWNER, as an elevated
+    /// administrator's Administrators). No token here holds SeRestorePrivilege enabled, which
+    /// would allow any SID [TOKEN_GROUPS SE_GROUP_OWNER; SetFileSecurity of another user as
+    /// owner fails with ERROR_INVALID_OWNER].
+    pub fn may_own(&self, sid: &Sid) -> bool {
+        *sid == self.user || *sid == self.owner
     }
 
     /// A standard (non-administrator) interactive user.

@@ -167,6 +167,17 @@ impl Emulated {
     }
 }
 
+/// ERROR_INVALID_SECURITY_DESCR.
+const ERROR_INVALID_SECURITY_DESCR: u32 = 1338;
+
+/// ConvertStringSecurityDescriptorToSecurityDescriptorW: the self-relative descriptor an SDDL
+/// string describes (ERROR_INVALID_PARAMETER for one it cannot parse).
+fn sddl_descriptor(sddl: &str) -> Result<Vec<u8>, u32> {
+    crate::se::SecurityDescriptor::from_sddl(sddl)
+        .map(|sd| sd.to_self_relative())
+        .map_err(|_| 87)
+}
+
 impl System for Emulated {
     fn host(&self) -> HostInfo {
         HostInfo {
@@ -270,6 +281,27 @@ impl System for Emulated {
     fn security_owner(&self, h: RawHandle) -> Result<String, u32> {
         self.enter();
         self.k32.security_owner(h)
+    }
+
+    fn create_mailslot_sddl(&self, name: &str, sddl: &str) -> Result<RawHandle, u32> {
+        let sd = sddl_descriptor(sddl)?;
+        self.enter();
+        self.k32
+            .create_mailslot_secured(Some(name), 0, 0, Some(&sd))
+    }
+
+    fn set_security_sddl(&self, h: RawHandle, information: u32, sddl: &str) -> Result<(), u32> {
+        let sd = sddl_descriptor(sddl)?;
+        self.enter();
+        self.k32.set_security_info(h, information, &sd)
+    }
+
+    fn security_sddl(&self, h: RawHandle, information: u32) -> Result<String, u32> {
+        self.enter();
+        let bytes = self.k32.security_info(h, information)?;
+        let sd = crate::se::SecurityDescriptor::from_self_relative(&bytes)
+            .ok_or(ERROR_INVALID_SECURITY_DESCR)?;
+        Ok(crate::sddl::render(&sd, information))
     }
 
     fn nt_create_mailslot(

@@ -24,6 +24,27 @@ use crate::se::Token;
 use crate::layout::flags::TOKEN_USER_CLASS;
 const STATUS_NOT_IMPLEMENTED: i32 = 0xC000_0002u32 as i32;
 
+thread_local! {
+    /// The token of the emulated thread a request runs in, while a service that dispatches it
+    /// in the caller's thread (as the I/O manager does) runs it.
+    static SUBJECT: std::cell::RefCell<Option<Token>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` in a thread of `token`'s: what SeCaptureSubjectContext captures inside it.
+pub fn acting_as<R>(token: &Token, f: impl FnOnce() -> R) -> R {
+    let before = SUBJECT.with(|s| s.replace(Some(token.clone())));
+    let result = f();
+    SUBJECT.with(|s| *s.borrow_mut() = before);
+    result
+}
+
+/// The current thread's token: the one [`acting_as`] set, or SYSTEM's in a system thread.
+pub fn current_subject() -> Token {
+    SUBJECT
+        .with(|s| s.borrow().clone())
+        .unwrap_or_else(Token::system)
+}
+
 /// The token objects alive now, by address.
 #[derive(Debug, Default)]
 pub struct Objects {

@@ -41,6 +41,10 @@ pub const WINE: &[Divergence] = &[
         why: "Wine 8 blocks inside the overlapped ReadFile, so no read is pending at the close (research §12)",
     },
     Divergence {
+        row: "win32.security.creator-dacl",
+        why: "Wine 8 refuses CreateMailslotW with a DACL that does not admit the creator (research §12)",
+    },
+    Divergence {
         row: "win32.info.client",
         why: "Wine 8 fails GetMailslotInfo on a client handle (W-T #32 is todo_wine)",
     },

@@ -16,7 +16,6 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use windows_sys::core::PWSTR;
 use windows_sys::Wdk::Foundation::OBJECT_ATTRIBUTES;
 use windows_sys::Wdk::Storage::FileSystem::{
     NtCreateFile, NtFsControlFile, NtQueryDirectoryFile, NtQueryInformationFile,
@@ -24,14 +23,9 @@ use windows_sys::Wdk::Storage::FileSystem::{
 };
 use windows_sys::Wdk::System::SystemServices::RtlGetVersion;
 use windows_sys::Win32::Foundation::{
-    CloseHandle, DuplicateHandle, GetLastError, LocalFree, RtlNtStatusToDosError,
-    DUPLICATE_SAME_ACCESS, ERROR_IO_PENDING, HANDLE, INVALID_HANDLE_VALUE, NTSTATUS,
-    UNICODE_STRING, WAIT_OBJECT_0,
+    CloseHandle, DuplicateHandle, GetLastError, RtlNtStatusToDosError, DUPLICATE_SAME_ACCESS,
+    ERROR_IO_PENDING, HANDLE, INVALID_HANDLE_VALUE, NTSTATUS, UNICODE_STRING, WAIT_OBJECT_0,
 };
-use windows_sys::Win32::Security::Authorization::{
-    ConvertSidToStringSidW, GetSecurityInfo, SE_FILE_OBJECT,
-};
-use windows_sys::Win32::Security::{OWNER_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID};
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FlushFileBuffers, ReadFile, WriteFile, FILE_ATTRIBUTE_NORMAL,
     FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
@@ -63,6 +57,9 @@ extern "system" {
         read_timeout: *const i64,
     ) -> NTSTATUS;
 }
+
+mod security;
+use security::{create_mailslot_sddl, security_owner, security_sddl, set_security_sddl};
 
 /// A NUL-terminated UTF-16 copy of `s`.
 fn wide(s: &str) -> Vec<u16> {
@@ -140,47 +137,6 @@ fn flush(handle: HANDLE) -> Result<(), u32> {
     } else {
         Err(last_error())
     }
-}
-
-/// GetSecurityInfo(OWNER_SECURITY_INFORMATION) and the owner as a SID string.
-fn security_owner(handle: HANDLE) -> Result<String, u32> {
-    let mut owner: PSID = null_mut();
-    let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
-    // SAFETY: the out pointers are locals; the descriptor it allocates is freed below.
-    let error = unsafe {
-        GetSecurityInfo(
-            handle,
-            SE_FILE_OBJECT,
-            OWNER_SECURITY_INFORMATION,
-            &mut owner,
-            null_mut(),
-            null_mut(),
-            null_mut(),
-            &mut descriptor,
-        )
-    };
-    if error != 0 {
-        return Err(error);
-    }
-    let mut text: PWSTR = null_mut();
-    // SAFETY: `owner` points into `descriptor`, alive until its LocalFree; the string it
-    // allocates is read up to its NUL and freed.
-    let result = unsafe {
-        if ConvertSidToStringSidW(owner, &mut text) != 0 {
-            let mut len = 0;
-            while *text.add(len) != 0 {
-                len += 1;
-            }
-            let s = String::from_utf16_lossy(core::slice::from_raw_parts(text, len));
-            LocalFree(text.cast());
-            Ok(s)
-        } else {
-            Err(last_error())
-        }
-    };
-    // SAFETY: allocated by GetSecurityInfo for us.
-    unsafe { LocalFree(descriptor) };
-    result
 }
 
 /// CreateMailslotW; `None` passes a NULL name.
@@ -1030,6 +986,23 @@ impl System for Windows {
 
     fn security_owner(&self, handle: RawHandle) -> Result<String, u32> {
         security_owner(h(handle))
+    }
+
+    fn create_mailslot_sddl(&self, name: &str, sddl: &str) -> Result<RawHandle, u32> {
+        create_mailslot_sddl(name, sddl)
+    }
+
+    fn set_security_sddl(
+        &self,
+        handle: RawHandle,
+        information: u32,
+        sddl: &str,
+    ) -> Result<(), u32> {
+        set_security_sddl(h(handle), information, sddl)
+    }
+
+    fn security_sddl(&self, handle: RawHandle, information: u32) -> Result<String, u32> {
+        security_sddl(h(handle), information)
     }
 
     fn nt_create_mailslot(

@@ -197,6 +197,13 @@ pub trait System: Sync {
     fn flush(&self, h: RawHandle) -> Result<(), u32>;
     /// GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION): the owner's SID string.
     fn security_owner(&self, h: RawHandle) -> Result<String, u32>;
+    /// CreateMailslotW(name, 0, 0) with a SECURITY_ATTRIBUTES holding the descriptor the SDDL
+    /// string describes.
+    fn create_mailslot_sddl(&self, name: &str, sddl: &str) -> Result<RawHandle, u32>;
+    /// SetKernelObjectSecurity(h, information, the descriptor `sddl` describes).
+    fn set_security_sddl(&self, h: RawHandle, information: u32, sddl: &str) -> Result<(), u32>;
+    /// GetSecurityInfo(h, SE_FILE_OBJECT, information), as an SDDL string.
+    fn security_sddl(&self, h: RawHandle, information: u32) -> Result<String, u32>;
 
     // ntdll
     /// NtCreateMailslotFile; `timeout` None passes a NULL ReadTimeout. The handle on success.
@@ -355,6 +362,18 @@ impl<'s> Api<'s> {
 
     pub fn security_owner(self, h: RawHandle) -> Result<String, u32> {
         self.0.security_owner(h)
+    }
+
+    pub fn create_mailslot_sddl(self, name: &str, sddl: &str) -> Result<Handle<'s>, u32> {
+        self.0.create_mailslot_sddl(name, sddl).map(|h| self.own(h))
+    }
+
+    pub fn set_security_sddl(self, h: RawHandle, information: u32, sddl: &str) -> Result<(), u32> {
+        self.0.set_security_sddl(h, information, sddl)
+    }
+
+    pub fn security_sddl(self, h: RawHandle, information: u32) -> Result<String, u32> {
+        self.0.security_sddl(h, information)
     }
 
     pub fn nt_create_mailslot(

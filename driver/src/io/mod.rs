@@ -241,6 +241,10 @@ pub unsafe extern "system" fn preprocess(_device: WDFDEVICE, irp: *mut IRP) -> N
                 information,
                 length,
             } => security::query_security(engine, irp, file, information, length),
+            Request::SetSecurity {
+                information,
+                descriptor,
+            } => security::set_security(engine, file, information, descriptor),
             Request::Flush => match handle_of(file) {
                 // SAFETY: the handle is read under the lock.
                 Ok(h) => engine.with(|m| m.flush(&*h)).map(|()| 0).into(),

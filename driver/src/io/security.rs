@@ -119,7 +119,137 @@ pub(super) unsafe fn check_access(
             NtStatus::ACCESS_DENIED
         });
     }
+    // The handle the object manager makes gets what the access state says was granted: what
+    // the descriptor granted (MAXIMUM_ALLOWED resolved), nothing left to ask for.
+    // SAFETY: the create's access state, ours to update during its dispatch.
+    unsafe {
+        (*state).PreviouslyGrantedAccess |= granted;
+        (*state).RemainingDesiredAccess &= !(granted | MAXIMUM_ALLOWED);
+    }
     Ok(granted)
+}
+
+/// `POOL_TYPE` PagedPool: a merged descriptor lives only until it is copied, at PASSIVE_LEVEL.
+const PAGED_POOL: u32 = 1;
+/// `ACCESS_MASK` MAXIMUM_ALLOWED.
+const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
+/// How often a change that lost a race with another is made again from the winner's result
+/// before the caller gets STATUS_RETRY; each loss means another change succeeded.
+const SET_ATTEMPTS: usize = 8;
+
+/// `IRP_MJ_SET_SECURITY` (SetSecurityInfo, NtSetSecurityObject): the parts of `modification`
+/// (the I/O manager's captured descriptor) that `information` names replace the slot's,
+/// merged by the kernel (SeSetSecurityDescriptorInfo: generic rights mapped, the new owner
+/// checked against the requester) outside the lock, then installed only if the slot's
+/// descriptor is still the one the merge started from. A slot without a descriptor starts from
+/// [`msfs_io::descriptor::OPEN_TO_ALL`], and only its server may give it one
+/// ([`msfs::Msfs::security_for_update`]). The I/O manager has already checked that the handle
+/// holds the access the parts need (WRITE_DAC, WRITE_OWNER, ACCESS_SYSTEM_SECURITY).
+///
+/// # Safety
+/// PASSIVE_LEVEL; `file` is the request's file object; `modification` the request's
+/// descriptor.
+pub(super) unsafe fn set_security(
+    engine: &Engine,
+    file: *mut FILE_OBJECT,
+    information: u32,
+    modification: u64,
+) -> Reply {
+    // SAFETY: per the contract.
+    let handle = match unsafe { handle_of(file) } {
+        Ok(h) => h,
+        Err(s) => return Reply::error(s),
+    };
+    if modification == 0 {
+        return Reply::error(NtStatus::INVALID_SECURITY_DESCR);
+    }
+    let mut current = match descriptor_buffer(MAX_SECURITY_BYTES) {
+        Ok(b) => b,
+        Err(s) => return Reply::error(s),
+    };
+    for _ in 0..SET_ATTEMPTS {
+        // SAFETY: the handle is read under the lock.
+        let base = match engine.with(|m| m.security_for_update(unsafe { &*handle }, &mut current)) {
+            Ok(b) => b,
+            Err(s) => return Reply::error(s),
+        };
+        if base.len.is_none() {
+            let open = &msfs_io::descriptor::OPEN_TO_ALL;
+            if let Some(d) = current.get_mut(..open.len()) {
+                d.copy_from_slice(open);
+            }
+        }
+        // SAFETY: PASSIVE_LEVEL; `current` holds a self-relative descriptor (the slot's, or
+        // the open default); `modification` is the I/O manager's.
+        let merged = match unsafe { merge(&mut current, information, modification) } {
+            Ok(m) => m,
+            Err(s) => return Reply::error(s),
+        };
+        // SAFETY: the handle is read under the lock.
+        match engine.with(|m| m.replace_security(unsafe { &*handle }, base.generation, merged)) {
+            // The old descriptor is freed here, outside the lock.
+            Ok(_old) => return Reply::success(0),
+            Err(NtStatus::RETRY) => continue,
+            Err(s) => return Reply::error(s),
+        }
+    }
+    Reply::error(NtStatus::RETRY)
+}
+
+/// SeSetSecurityDescriptorInfo of `current` and `modification`, copied into a buffer of its
+/// own (at most MAX_SECURITY_BYTES, else STATUS_INVALID_SECURITY_DESCR) with the kernel's
+/// block freed.
+///
+/// # Safety
+/// PASSIVE_LEVEL; `current` starts with a valid self-relative descriptor; `modification`
+/// points to a captured one.
+unsafe fn merge(
+    current: &mut [u8],
+    information: u32,
+    modification: u64,
+) -> Result<Box<[u8]>, NtStatus> {
+    let ours = current.as_mut_ptr().cast::<c_void>();
+    let mut descriptor = ours;
+    let mut information = information;
+    // SAFETY: per the contract; `descriptor` receives a new pool block on success and is left
+    // pointing at our buffer (which the routine only reads) otherwise.
+    let status = unsafe {
+        SeSetSecurityDescriptorInfo(
+            null_mut(),
+            &mut information,
+            modification as *mut c_void,
+            &mut descriptor,
+            PAGED_POOL,
+            IoGetFileObjectGenericMapping(),
+        )
+    };
+    if status < 0 {
+        return Err(NtStatus(status));
+    }
+    if descriptor.is_null() || descriptor == ours {
+        return Err(NtStatus::INVALID_SECURITY_DESCR);
+    }
+    let base = descriptor.cast::<u8>();
+    let len = msfs_io::descriptor::self_relative_length(
+        &mut |at, out| {
+            // SAFETY: the routine built this self-relative descriptor in one block, every
+            // part within it; read at PASSIVE_LEVEL (it is paged).
+            unsafe { core::ptr::copy_nonoverlapping(base.add(at), out.as_mut_ptr(), out.len()) };
+            true
+        },
+        MAX_SECURITY_BYTES,
+    );
+    let copy = len.and_then(|len| {
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(len)
+            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        // SAFETY: `len` bytes of that block.
+        copy.extend_from_slice(unsafe { core::slice::from_raw_parts(base, len) });
+        Ok(copy.into_boxed_slice())
+    });
+    // SAFETY: the routine's block, freed once.
+    unsafe { ExFreePool(descriptor) };
+    copy
 }
 
 /// `IRP_MJ_QUERY_SECURITY` (GetSecurityInfo, NtQuerySecurityObject): the parts of the slot's

@@ -440,6 +440,11 @@ fn parse_device(p: &Arc<Process>, o: Open) -> (i32, Option<usize>, Option<u64>) 
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .unwrap_or((status, 0));
+    // The handle gets what the access state says after the driver saw it (ReactOS
+    // ObpCreateHandle: RemainingDesiredAccess with PreviouslyGrantedAccess): a file system
+    // that checks access itself records there what it granted.
+    let granted = state.r32(acs::PREVIOUSLY_GRANTED_ACCESS);
+    let remaining_access = state.r32(acs::REMAINING_DESIRED_ACCESS);
     for b in [
         Some(state.addr),
         Some(context.addr),

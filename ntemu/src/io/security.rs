@@ -1,17 +1,27 @@
-//! NtFlushBuffersFile and NtQuerySecurityObject on a file handle: the two requests a mailslot
-//! program may send that the driver need not serve, as ReactOS's I/O manager makes them
-//! (iofunc.c NtFlushBuffersFile; file.c IopGetSetSecurityObject).
+//! NtFlushBuffersFile, NtQuerySecurityObject and NtSetSecurityObject on a file handle, as
+//! ReactOS's I/O and object managers make them (iofunc.c NtFlushBuffersFile; obsecure.c
+//! NtQuerySecurityObject, NtSetSecurityObject; file.c IopGetSetSecurityObject).
 //!
 //! A flush needs write or append access on a user-mode handle and becomes IRP_MJ_FLUSH_BUFFERS.
 //! A security query becomes IRP_MJ_QUERY_SECURITY with the caller's buffer as UserBuffer; when
 //! the driver answers STATUS_INVALID_DEVICE_REQUEST (it does not implement security), the I/O
 //! manager answers for it with a "world" descriptor: Everyone as owner and group, and a DACL
 //! granting Everyone everything (SeSetWorldSecurityDescriptor).
+//!
+//! A security change needs the access SeSetSecurityAccessMask names on the handle (WRITE_OWNER
+//! for the owner or group, WRITE_DAC for the DACL, ACCESS_SYSTEM_SECURITY for the SACL); the
+//! caller's descriptor (NULL: STATUS_ACCESS_VIOLATION) is captured into kernel memory, must
+//! hold an owner and a group when it sets them (else STATUS_INVALID_SECURITY_DESCR), and
+//! becomes IRP_MJ_SET_SECURITY, dispatched in the caller's thread (its token is the subject the
+//! driver's kernel calls see). A driver that declines it (STATUS_INVALID_DEVICE_REQUEST) has
+//! no security to change, and the I/O manager reports success.
 
 use crate::layout::{irp as ir, stack as st};
 use crate::mem;
 use crate::pool::Owner;
-use crate::se::{Sid, ACCESS_SYSTEM_SECURITY, READ_CONTROL};
+use crate::se::{
+    SecurityDescriptor, Sid, ACCESS_SYSTEM_SECURITY, READ_CONTROL, WRITE_DAC, WRITE_OWNER,
+};
 
 use super::info::{synchronous_request, wait_local};
 use super::irp;
@@ -20,6 +30,8 @@ use super::*;
 
 const IRP_MJ_FLUSH_BUFFERS: u8 = 0x09;
 const IRP_MJ_QUERY_SECURITY: u8 = 0x14;
+const IRP_MJ_SET_SECURITY: u8 = 0x15;
+const STATUS_INVALID_SECURITY_DESCR: i32 = 0xC000_0079u32 as i32;
 const OWNER_SECURITY_INFORMATION: u32 = 0x1;
 const GROUP_SECURITY_INFORMATION: u32 = 0x2;
 const DACL_SECURITY_INFORMATION: u32 = 0x4;
@@ -81,14 +93,7 @@ pub fn nt_query_security_object(
     };
     // The request's own status block, in kernel memory: the caller gets a length, not an IOSB.
     let m = c.machine();
-    let Some(iosb) = m.pool.allocate(
-        16,
-        u32::from_le_bytes(*b"SIos"),
-        Owner::System,
-        false,
-        0,
-        true,
-    ) else {
+    let Some(iosb) = kernel_block(c, 16, *b"SIos") else {
         return STATUS_INSUFFICIENT_RESOURCES;
     };
     let status = query_through(c, &f, iosb, information, buffer, length, length_needed);
@@ -134,6 +139,81 @@ fn query_through(
     } else {
         status
     }
+}
+
+/// NtSetSecurityObject on a file handle.
+pub fn nt_set_security_object(
+    c: Caller<'_>,
+    handle: u64,
+    information: u32,
+    descriptor: usize,
+) -> i32 {
+    if descriptor == 0 {
+        return crate::ntos::STATUS_ACCESS_VIOLATION;
+    }
+    let mut access = 0;
+    if information & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION) != 0 {
+        access |= WRITE_OWNER;
+    }
+    if information & DACL_SECURITY_INFORMATION != 0 {
+        access |= WRITE_DAC;
+    }
+    if information & SACL_SECURITY_INFORMATION != 0 {
+        access |= ACCESS_SYSTEM_SECURITY;
+    }
+    let (f, _) = match c.process.file(handle, access, c.user()) {
+        Ok(x) => x,
+        Err(s) => return s,
+    };
+    // SeCaptureSecurityDescriptor: the caller's self-relative descriptor, read whole.
+    let read = |off: usize, len: usize| {
+        let mut b = vec![0u8; len];
+        mem::copy_in(descriptor + off, &mut b).then_some(b)
+    };
+    let Some(bytes) = SecurityDescriptor::self_relative_length(&read).and_then(|n| read(0, n))
+    else {
+        return STATUS_INVALID_SECURITY_DESCR;
+    };
+    let Some(parsed) = SecurityDescriptor::from_self_relative(&bytes) else {
+        return STATUS_INVALID_SECURITY_DESCR;
+    };
+    if (information & OWNER_SECURITY_INFORMATION != 0 && parsed.owner.is_none())
+        || (information & GROUP_SECURITY_INFORMATION != 0 && parsed.group.is_none())
+    {
+        return STATUS_INVALID_SECURITY_DESCR;
+    }
+    let m = c.machine();
+    let Some(captured) = kernel_block(c, bytes.len(), *b"SeSd") else {
+        return STATUS_INSUFFICIENT_RESOURCES;
+    };
+    mem::copy_out(captured, &bytes);
+    let Some(iosb) = kernel_block(c, 16, *b"SIos") else {
+        m.pool.free(captured, None, 0, &|_, _| None);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    };
+    let (irp, local) = synchronous_request(c, &f, iosb, None, 0);
+    let sl = irp::next_stack(&irp);
+    sl.w8(st::MAJOR, IRP_MJ_SET_SECURITY);
+    sl.w64(st::FILE_OBJECT, f.addr() as u64);
+    sl.w32(st::SET_SECURITY_INFORMATION, information);
+    sl.w64(st::SET_SECURITY_DESCRIPTOR, captured as u64);
+    let status = crate::token::acting_as(&c.process.token, || {
+        wait_local(perform(c, &f, &irp, Vec::new()), &local, iosb)
+    });
+    m.pool.free(iosb, None, 0, &|_, _| None);
+    m.pool.free(captured, None, 0, &|_, _| None);
+    if status == STATUS_INVALID_DEVICE_REQUEST {
+        // The driver keeps no security: nothing to change (IopGetSetSecurityObject).
+        return STATUS_SUCCESS;
+    }
+    status
+}
+
+/// A system pool block of `len` bytes the I/O manager uses for one request.
+fn kernel_block(c: Caller<'_>, len: usize, tag: [u8; 4]) -> Option<usize> {
+    c.machine()
+        .pool
+        .allocate(len, u32::from_le_bytes(tag), Owner::System, false, 0, true)
 }
 
 /// SeSetWorldSecurityDescriptor's self-relative descriptor for `information`.

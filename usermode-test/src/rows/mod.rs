@@ -12,6 +12,7 @@ mod nt_namespace;
 mod win32_create;
 mod win32_io;
 mod win32_names;
+mod win32_security;
 mod win32_wait;
 
 use crate::ctx::{Ctx, Stop};
@@ -21,6 +22,7 @@ use nt_namespace::*;
 use win32_create::*;
 use win32_io::*;
 use win32_names::*;
+use win32_security::*;
 use win32_wait::*;
 
 pub type RowFn = fn(&mut Ctx<'_>) -> Result<(), Stop>;
@@ -128,9 +130,17 @@ pub static ROWS: &[Row] = &[
         "unknown on Windows; rsmailslot: client ok (nothing is buffered), server ERROR_ACCESS_DENIED (no write access)",
         "MS-FFB; ReactOS iofunc.c NtFlushBuffersFile (write access)"),
     row!("win32.security.owner", Win32, Observe, security_owner,
-        "GetSecurityInfo(OWNER) of a server and a client",
-        "unknown on Windows; rsmailslot: S-1-1-0, the I/O manager's world descriptor (no per-mailslot security yet)",
+        "GetSecurityInfo(OWNER) of a server and a client of a mailslot created without a descriptor",
+        "unknown on Windows; rsmailslot: S-1-1-0, the I/O manager's world descriptor (the mailslot has none)",
         "ReactOS file.c IopGetSetSecurityObject (world descriptor for drivers without security)"),
+    row!("win32.security.creator-dacl", Win32, Observe, security_creator_dacl,
+        "CreateMailslotW with D:P(A;;GA;;;SY): the creator's client open; GetSecurityInfo(DACL)",
+        "unknown on Windows; rsmailslot: ERROR_ACCESS_DENIED; the DACL as passed, D:P(A;;GA;;;SY)",
+        "MS-CM (lpSecurityAttributes); MS-SEC"),
+    row!("win32.security.set-dacl", Win32, Observe, security_set_dacl,
+        "SetKernelObjectSecurity(DACL D:P(A;;GA;;;SY)) through a WRITE_DAC client of a D:(A;;GA;;;WD) mailslot",
+        "unknown on Windows; rsmailslot: ok; the next open ERROR_ACCESS_DENIED; the DACL D:P(A;;FA;;;SY) (generic rights mapped); no owner",
+        "MS-SEC; ReactOS obsecure.c"),
     row!("win32.name.recreate", Win32, Assert, name_recreate,
         "Re-creating a name after every handle closed", "succeeds, with no message of the old slot", "W-T [W]; MS-IPC reading-from-a-mailslot"),
     row!("win32.name.case-insensitive", Win32, Assert, name_case_insensitive,

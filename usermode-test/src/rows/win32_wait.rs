@@ -1,5 +1,5 @@
 //! kernel32 rows: read timeouts, overlapped and cancelled reads, and what a closed server
-//! leaves behind; flush and security.
+//! leaves behind; flush.
 
 use super::helpers::*;
 
@@ -181,27 +181,6 @@ pub(super) fn flush(c: &mut Ctx<'_>) -> Result<(), Stop> {
         "FlushFileBuffers(server)",
         w32(&api.flush(s.raw())),
         codes::win32(ERROR_ACCESS_DENIED),
-    );
-    Ok(())
-}
-
-/// GetSecurityInfo(OWNER) of a server and a client handle. rsmailslot serves no
-/// IRP_MJ_QUERY_SECURITY yet (per-mailslot descriptors are issue 14's), so the I/O manager
-/// answers for it with its world descriptor: Everyone (S-1-1-0) as the owner.
-pub(super) fn security_owner(c: &mut Ctx<'_>) -> Result<(), Stop> {
-    let api = c.api;
-    let (rel, s) = server(c, 0, 0)?;
-    let cl = client(c, &rel)?;
-    let show = |r: Result<String, u32>| r.unwrap_or_else(codes::win32);
-    c.choice(
-        "owner of the server",
-        show(api.security_owner(s.raw())),
-        "S-1-1-0".into(),
-    );
-    c.choice(
-        "owner of a client",
-        show(api.security_owner(cl.raw())),
-        "S-1-1-0".into(),
     );
     Ok(())
 }
