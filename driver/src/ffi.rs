@@ -11,6 +11,8 @@ pub use windows_sys::Win32::Foundation::{NTSTATUS, UNICODE_STRING};
 
 /// `POOL_FLAGS` for `ExAllocatePool2`: non-paged pool. Absent from windows-sys [X: WDK text].
 pub const POOL_FLAG_NON_PAGED: u64 = 0x40;
+/// `POOL_FLAGS` POOL_FLAG_USE_QUOTA: charged against the current process's pool quota.
+pub const POOL_FLAG_USE_QUOTA: u64 = 0x1;
 /// The driver's pool tag, `RsMs` as it reads in a pool dump (little-endian 'sMsR').
 pub const POOL_TAG: u32 = u32::from_le_bytes(*b"RsMs");
 /// `FILE_DEVICE_MAILSLOT` [M, R]; the value volume information reports.

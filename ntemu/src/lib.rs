@@ -42,6 +42,7 @@ pub mod ntos;
 pub mod ntos_print;
 pub mod pool;
 pub mod process;
+pub mod quota;
 pub mod sddl;
 pub mod se;
 pub mod seapi;

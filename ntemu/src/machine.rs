@@ -91,6 +91,8 @@ pub struct Machine {
     pub loaded: AtomicBool,
     /// The access tokens requests carry, as kernel objects.
     pub tokens: crate::token::Objects,
+    /// Each process's pool quota (POOL_FLAG_USE_QUOTA).
+    pub quotas: crate::quota::Quotas,
 }
 
 static MACHINES: RwLock<Vec<&'static Machine>> = RwLock::new(Vec::new());
@@ -215,6 +217,7 @@ impl Machine {
             cancel_lock: AtomicU64::new(0),
             loaded: AtomicBool::new(false),
             tokens: crate::token::Objects::default(),
+            quotas: crate::quota::Quotas::default(),
         }));
         MACHINES
             .write()

@@ -199,10 +199,39 @@ extern "win64" fn ex_allocate_pool2(flags: u64, size: usize, tag: u32) -> usize 
     if m.pool.driver_allocation_fails() {
         return 0;
     }
+    // POOL_FLAG_USE_QUOTA: charged to the process whose request is being dispatched.
+    let charge = (flags & pool::POOL_FLAG_USE_QUOTA != 0)
+        .then(crate::quota::current_process)
+        .flatten()
+        .map(|pid| (pid, size));
+    if let Some((pid, size)) = charge {
+        if !m.quotas.charge(pid, size) {
+            if flags & pool::POOL_FLAG_RAISE_ON_FAILURE != 0 {
+                bugcheck::stop(Stop::new(
+                    bugcheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                    [0x03, u64::from(irql), flags, size as u64],
+                    "POOL_FLAG_RAISE_ON_FAILURE past a process's quota: raising is not emulated",
+                ));
+            }
+            return 0;
+        }
+    }
     let zero = flags & pool::POOL_FLAG_UNINITIALIZED == 0;
-    m.pool
+    match m
+        .pool
         .allocate(size, tag, Owner::Driver, paged, caller(), zero)
-        .unwrap_or(0)
+    {
+        Some(addr) => {
+            if let Some((pid, size)) = charge {
+                m.quotas.attach(addr, pid, size);
+            }
+            addr
+        }
+        None => {
+            m.quotas.release(None, charge);
+            0
+        }
+    }
 }
 
 extern "win64" fn ex_free_pool_with_tag(p: usize, tag: u32) {
@@ -226,6 +255,7 @@ pub(crate) fn free_pool(p: usize, tag: Option<u32>) {
     let by = caller();
     m.pool
         .free(p, tag, by, &|addr, len| m.ke.queued_in(addr, len));
+    m.quotas.release(Some(p), None);
     if let Some((block, _)) = m.pool.who_owns(p) {
         m.ke.forget(block.addr, block.size);
     }

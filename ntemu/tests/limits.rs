@@ -1,7 +1,8 @@
 //! Bounded resources against the real rsmailslot.sys: a slot holds at most
 //! `msfs::MAX_PENDING_READS` waiting reads; the next ReadFile fails at once with
 //! ERROR_NO_SYSTEM_RESOURCES and pins nothing, while other slots and users go on, and closing
-//! the server gives every byte back.
+//! the server gives every byte back; each user's share and the Parameters key's limits; each
+//! process's pool quota.
 
 use ntemu::kernel32::Variant;
 use ntemu::se::Token;
@@ -292,6 +293,77 @@ fn waiting_reads_count_against_their_owners_share() {
     }
     drop(waiting);
     drop((greedy, other));
+    m.unload();
+    m.shutdown();
+}
+
+/// Each process's pool quota: a user-mode request's handle block and its waiting read are
+/// charged to the requesting process (POOL_FLAG_USE_QUOTA) for as long as they live. A process
+/// whose quota is spent gets ERROR_NO_SYSTEM_RESOURCES for its next read or open, another
+/// process of the same user goes on, and every byte returns when the reads end and the handles
+/// close.
+#[test]
+fn handles_and_waiting_reads_are_charged_to_the_requesting_process() {
+    let m = Machine::new(Config::new(common::image())).expect("loading rsmailslot.sys");
+    assert_eq!(m.start(), 0, "DriverEntry");
+    let user = Token::standard_user(1001);
+    let capped = Emulated::new(m, user.clone(), Variant::ReactOs);
+    let free = Emulated::new(m, user, Variant::Wine);
+    let (api, free_api) = (Api(&capped), Api(&free));
+    let pid = capped.process().id;
+    let name = r"\\.\RsMailslot\limits\quota";
+    let server = api
+        .create_mailslot(Some(name), 0, MAILSLOT_WAIT_FOREVER)
+        .expect("CreateMailslotW");
+    let for_handle = m.quotas.used(pid);
+    assert!(for_handle > 0, "the server's handle block is charged");
+    let first = api.read_overlapped(server.raw(), 64);
+    assert_eq!(first.started(), Err(ERROR_IO_PENDING));
+    let per_read = m.quotas.used(pid) - for_handle;
+    assert!(per_read > 0, "a waiting read is charged");
+
+    // Room for three more waiting reads and nothing else.
+    m.quotas.set_limit(pid, for_handle + 4 * per_read);
+    let mut waiting = vec![first];
+    for i in 1..4 {
+        let r = api.read_overlapped(server.raw(), 64);
+        assert_eq!(r.started(), Err(ERROR_IO_PENDING), "read {i}");
+        waiting.push(r);
+    }
+    let refused = api.read_overlapped(server.raw(), 64);
+    assert_eq!(refused.started(), Err(ERROR_NO_SYSTEM_RESOURCES));
+    drop(refused);
+    assert_eq!(
+        api.open(name, 0x4000_0000, 3, false).map(|_| ()),
+        Err(ERROR_NO_SYSTEM_RESOURCES),
+        "no quota left for a handle"
+    );
+    assert_eq!(m.quotas.used(pid), for_handle + 4 * per_read);
+
+    // The same user's other process is not limited by it: its client's write completes the
+    // oldest waiting read, which gives its charge back.
+    let client = free_api
+        .open(name, 0x4000_0000, 3, false)
+        .expect("another process opens");
+    assert_eq!(free_api.write(client.raw(), b"one"), Ok(3));
+    let mut oldest = waiting.remove(0);
+    assert_eq!(oldest.wait(5000), Some(Ok(b"one".to_vec())));
+    drop(oldest);
+    assert_eq!(m.quotas.used(pid), for_handle + 3 * per_read);
+    let mine = api
+        .open(name, 0x4000_0000, 3, false)
+        .expect("the freed quota holds a handle now");
+
+    // Cancelled reads and closed handles give back the rest.
+    for r in waiting.iter_mut() {
+        assert_eq!(r.cancel(), Ok(()));
+        assert_eq!(r.wait(5000), Some(Err(ERROR_OPERATION_ABORTED)));
+    }
+    drop(waiting);
+    drop((mine, client, server));
+    m.quiesce();
+    assert_eq!(m.quotas.used(pid), 0);
+    drop((capped, free));
     m.unload();
     m.shutdown();
 }

@@ -90,7 +90,8 @@ pub(super) unsafe fn create(
         Ok(n) => n,
         Err(s) => return Reply::error(s),
     };
-    let Some(slot) = pool_new(MaybeUninit::<Handle>::uninit()) else {
+    let Some(slot) = pool_new_charged(MaybeUninit::<Handle>::uninit(), requestor_is_user(irp))
+    else {
         return Reply::error(NtStatus::INSUFFICIENT_RESOURCES);
     };
     let result = match &params {

@@ -38,7 +38,7 @@ use engine::{engine, Engine};
 pub use engine::{start, stop};
 use fsctl::fs_control;
 use information::{query_information, set_information};
-use pool::{pool_free, pool_new};
+use pool::{pool_free, pool_new, pool_new_charged};
 use read_write::{read, write};
 
 use core::cell::UnsafeCell;

@@ -8,9 +8,22 @@ use crate::ffi::*;
 
 /// Moves `value` into non-paged pool; `None` when the pool is exhausted.
 pub(super) fn pool_new<T>(value: T) -> Option<NonNull<T>> {
+    pool_new_charged(value, false)
+}
+
+/// [`pool_new`], charged to the current process's pool quota when `charge` (for what a
+/// user-mode request makes in its own thread and keeps for as long as the request or handle
+/// lives: its handle block, its waiting read): the charge returns when the block is freed, and
+/// `None` past the process's quota too.
+pub(super) fn pool_new_charged<T>(value: T, charge: bool) -> Option<NonNull<T>> {
     const { assert!(core::mem::align_of::<T>() <= 16) };
+    let flags = if charge {
+        POOL_FLAG_NON_PAGED | POOL_FLAG_USE_QUOTA
+    } else {
+        POOL_FLAG_NON_PAGED
+    };
     // SAFETY: a plain allocation; pool blocks are 16-byte aligned, enough for T (above).
-    let raw = unsafe { ExAllocatePool2(POOL_FLAG_NON_PAGED, size_of::<T>(), POOL_TAG) };
+    let raw = unsafe { ExAllocatePool2(flags, size_of::<T>(), POOL_TAG) };
     let ptr = NonNull::new(raw.cast::<T>())?;
     // SAFETY: freshly allocated, sized and aligned for T.
     unsafe { ptr.as_ptr().write(value) };

@@ -21,6 +21,8 @@ pub(super) unsafe fn read(
     };
     // Where a write that finds this read pending will copy its message (see `pending_read`).
     let (buffer_start, buffer_len) = (buffer.as_mut_ptr(), buffer.len());
+    // A user's waiting read is charged to its process's pool quota while it waits.
+    let charged = requestor_is_user(irp);
     let mut created: Option<NonNull<ReadCtx>> = None;
     let mut cancelled_early = false;
     let outcome = engine.with(|m| {
@@ -31,19 +33,22 @@ pub(super) unsafe fn read(
                 Wait::Forever => (false, 0),
                 Wait::Until(due) => (true, due),
             };
-            let ctx = pool_new(ReadCtx {
-                state: ReadState::new(timed),
-                irp,
-                buffer: buffer_start,
-                length: buffer_len,
-                timed,
-                due,
-                id: UnsafeCell::new(None),
-                won: UnsafeCell::new(Won::Fail(NtStatus::CANCELLED)),
-                next: UnsafeCell::new(null_mut()),
-                timer: UnsafeCell::new(KTIMER([0; 64])),
-                dpc: UnsafeCell::new(KDPC([0; 64])),
-            })
+            let ctx = pool_new_charged(
+                ReadCtx {
+                    state: ReadState::new(timed),
+                    irp,
+                    buffer: buffer_start,
+                    length: buffer_len,
+                    timed,
+                    due,
+                    id: UnsafeCell::new(None),
+                    won: UnsafeCell::new(Won::Fail(NtStatus::CANCELLED)),
+                    next: UnsafeCell::new(null_mut()),
+                    timer: UnsafeCell::new(KTIMER([0; 64])),
+                    dpc: UnsafeCell::new(KDPC([0; 64])),
+                },
+                charged,
+            )
             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
             // SAFETY: the context's final address; KeInitialize* run at any IRQL <= DISPATCH.
             // The engine queues the read once this returns Ok, so the IRP is marked pending

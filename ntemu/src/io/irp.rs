@@ -209,10 +209,11 @@ pub fn call_driver(
     let sl = unsafe { Raw::new(stack, st::SIZE) };
     sl.w64(st::DEVICE_OBJECT, device.addr() as u64);
     let major = sl.r8(st::MAJOR);
-    if let Some(i) = m.io.irps.lock().get_mut(&irp.addr) {
+    let requester = m.io.irps.lock().get_mut(&irp.addr).map(|i| {
         i.dispatching = true;
         i.major = major;
-    }
+        i.process
+    });
     let routine = mem::peek_u64(
         device.driver + crate::layout::driver::MAJOR_FUNCTION + usize::from(major) * 8,
     )
@@ -227,9 +228,14 @@ pub fn call_driver(
     // SAFETY: the routine the device's driver put in its DRIVER_OBJECT for this major function
     // (KMDF's dispatcher, the emulator's, or IopInvalidDeviceRequest's), called with the device
     // and the IRP as IoCallDriver calls it.
-    let status = unsafe {
+    // The routine runs in the requester's thread, so in its process's context.
+    let dispatch = || unsafe {
         let f: Dispatch = std::mem::transmute(routine as usize);
         f(device.addr(), irp.addr)
+    };
+    let status = match requester {
+        Some(pid) => crate::quota::in_process(pid, dispatch),
+        None => dispatch(),
     };
     let after = cpu::irql();
     if after != entered {
