@@ -12,7 +12,7 @@ seconds=${1:-10}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(names patterns info_buffers directory engine_ops)
+    targets=(names patterns info_buffers directory engine_ops msmail_packets)
 fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "== installing cargo-fuzz"
@@ -26,7 +26,11 @@ for t in "${targets[@]}"; do
     echo "== fuzzing $t for ${seconds}s"
     mkdir -p "corpus/$t"
     # -timeout bounds one input; a crash, leak or timeout exits non-zero and stops the script.
-    cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -timeout=10 -print_final_stats=0 2>&1 \
+    # Committed seeds (msfs/fuzz/seeds/<target>), when a target has them, start its search
+    # from real packets; new finds go to the first directory, the corpus.
+    seeds=()
+    if [ -d "seeds/$t" ]; then seeds=("seeds/$t"); fi
+    cargo fuzz run -O "$t" "corpus/$t" "${seeds[@]}" -- -max_total_time="$seconds" -timeout=10 -print_final_stats=0 2>&1 \
         | grep -E "^Done|ERROR|panicked|SUMMARY|Test unit written" || true
     test "${PIPESTATUS[0]}" -eq 0
 done

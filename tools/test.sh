@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . tools/lib.sh
-# Debian's Unicode data, to check the generated case-folding table is current.
-need_packages unicode-data
+# Debian's Unicode data, to check the generated case-folding table is current; Wireshark's
+# tshark, the decoder the Remote Mailslot Protocol codec is checked against (msmail/tests).
+need_packages unicode-data tshark
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 
 echo "== format"
