@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cross-builds the conformance harness for Windows and copies it to the folder given (default
-# target/package): usermode-test.exe for x86_64 and usermode-test-x86.exe for i686, the 32-bit
+# Cross-builds the conformance harness (and the remote-mailslot relay's three programs) for
+# Windows and copies them to the folder given (default target/package): usermode-test.exe for x86_64 and usermode-test-x86.exe for i686, the 32-bit
 # build a 64-bit Windows runs under WoW64 (where FILE_MAILSLOT_SET_INFORMATION holds a 4-byte
 # pointer the driver must read as one). Both use the win7 targets of Debian's rustc-web, which
 # run on Windows 10/11 and under Wine 8.
@@ -32,3 +32,15 @@ build() {
 }
 build x86_64-win7-windows-gnu x86_64-w64-mingw32 usermode-test.exe
 build i686-win7-windows-gnu i686-w64-mingw32 usermode-test-x86.exe
+
+# The remote-mailslot relay, its sender and its receiver (issue 16), 64-bit, into the package
+# beside the harness.
+echo "== building rsmailslot-relay.exe, rsmailslot-send.exe, rsmailslot-recv.exe (x86_64-win7-windows-gnu)"
+RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$root/target/harness \
+    cargo build --release --locked -p rsmailslot-relay --bins \
+    -Zbuild-std=std,panic_abort --target x86_64-win7-windows-gnu \
+    --config 'target.x86_64-win7-windows-gnu.linker="x86_64-w64-mingw32-gcc"'
+for bin in rsmailslot-relay rsmailslot-send rsmailslot-recv; do
+    x86_64-w64-mingw32-strip -o "$out/$bin.exe" "$root/target/harness/x86_64-win7-windows-gnu/release/$bin.exe"
+    echo "== $out/$bin.exe: $(stat -c %s "$out/$bin.exe") bytes"
+done

@@ -40,6 +40,10 @@ for target in x86_64-win7-windows-gnu i686-win7-windows-gnu; do
         /usr/bin/cargo-clippy clippy --release --locked -p usermode-test --lib --bins --examples \
         -Zbuild-std=std,panic_abort --target "$target" -- -D warnings
 done
+echo "== relay: clippy for Windows (its mailslot sink and receiver only build there)"
+RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/harness-clippy \
+    /usr/bin/cargo-clippy clippy --release --locked -p rsmailslot-relay --lib --bins \
+    -Zbuild-std=std,panic_abort --target x86_64-win7-windows-gnu -- -D warnings
 
 echo "== driver: PE, import and signature checks, with the installed osslsigncode and Debian 12's own"
 tools/check-driver.sh
@@ -53,6 +57,12 @@ harness_log=$(mktemp)
 tools/test-harness.sh | tee "$harness_log"
 harness=$(tail -n 1 "$harness_log")
 rm -f "$harness_log"
+
+echo "== remote mailslots: Linux's rsmailslot-send through rsmailslot-relay.exe into a Wine mailslot"
+relay_log=$(mktemp)
+tools/test-relay-wine.sh | tee "$relay_log"
+relay_line=$(tail -n 1 "$relay_log")
+rm -f "$relay_log"
 
 echo "== the emulated kernel's layouts and status mapping, from mingw-w64's DDK headers and Wine"
 tools/layout-probe.sh
@@ -85,6 +95,7 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
     cargo test --locked --release -p msfs-io --test loom 2>&1 | tee -a "$log"
 test "${PIPESTATUS[0]}" -eq 0
 echo "$harness"
+echo "$relay_line"
 # What the real binary went through, from the ntemu tests' own lines.
 awk '/^table \[/ { split($0, a, ": "); split(a[2], b, " "); rows += b[1]; runs++ }
      /^stress round/ { stress++ }
