@@ -62,6 +62,9 @@ echo "== remote mailslots: Linux's rsmailslot-send through rsmailslot-relay.exe 
 relay_log=$(mktemp)
 tools/test-relay-wine.sh | tee "$relay_log"
 relay_line=$(tail -n 1 "$relay_log")
+echo "== remote mailslots against Samba's nmbd, in network namespaces of the test's own"
+tools/test-relay-nmbd.sh | tee "$relay_log"
+nmbd_line=$(tail -n 1 "$relay_log")
 rm -f "$relay_log"
 
 echo "== the emulated kernel's layouts and status mapping, from mingw-w64's DDK headers and Wine"
@@ -96,6 +99,7 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
 test "${PIPESTATUS[0]}" -eq 0
 echo "$harness"
 echo "$relay_line"
+echo "$nmbd_line"
 # What the real binary went through, from the ntemu tests' own lines.
 awk '/^table \[/ { split($0, a, ": "); split(a[2], b, " "); rows += b[1]; runs++ }
      /^stress round/ { stress++ }

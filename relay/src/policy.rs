@@ -338,3 +338,31 @@ mod tests {
         assert!(!none.admits_anything());
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The policy README.md shows is one the relay accepts, and means what it says.
+    #[test]
+    fn the_readme_example_is_a_valid_policy() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("## Remote mailslots").expect("the section")..];
+        let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let block = &section[start..start + section[start..].find("```").expect("its end")];
+        let p = Policy::parse(block).expect("README's policy parses");
+        assert!(p.admits_anything());
+        assert_eq!(p.limits.max_message, 424);
+        assert!(p.mailslots.iter().any(|m| m.matches("pos\\prices")));
+        assert!(p
+            .sources
+            .iter()
+            .any(|n| n.contains(Ipv4Addr::new(192, 168, 10, 7))));
+        assert_eq!(
+            p.sink,
+            SinkSpec::Mailslot {
+                namespace: "mailslot".into()
+            }
+        );
+    }
+}
