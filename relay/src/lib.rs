@@ -15,11 +15,17 @@
 //! - [`sink`]: where admitted messages go.
 //! - [`counters`]: received, delivered and refused by reason.
 //! - [`target`]: `\\host\mailslot\name` as the sender takes it.
+//! - [`serve`]: the receive loop; on Windows `service` runs it as the `RsMailslotRelay`
+//!   service.
 
+pub mod cmdline;
 pub mod counters;
 pub mod decide;
 pub mod policy;
 pub mod rate;
+pub mod serve;
+#[cfg(windows)]
+pub mod service;
 pub mod sink;
 pub mod target;
 

@@ -250,3 +250,42 @@ fn a_flood_on_loopback() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The systemd unit's ExecStart is a command line the relay accepts: run with the same
+/// arguments (the policy replaced by a test one, bounded to one idle tenth of a second), it
+/// starts, listens and ends cleanly.
+#[test]
+fn the_systemd_units_command_line_is_accepted() {
+    let unit = include_str!("../dist/rsmailslot-relay.service");
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/local/bin/rsmailslot-relay"));
+    let dir = scratch("unit");
+    let policy = dir.join("relay.toml");
+    std::fs::write(
+        &policy,
+        "[allow]\nsources = [\"127.0.0.1\"]\nmailslots = [\"x\"]\n[sink]\nkind = \"stdout\"\n",
+    )
+    .unwrap();
+    let args: Vec<String> = words
+        .map(|w| {
+            if w == "/etc/rsmailslot/relay.toml" {
+                policy.display().to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .chain(["--listen", "127.0.0.1:0", "--exit-idle-ms", "100"].map(String::from))
+        .collect();
+    let out = Command::new(RELAY).args(&args).output().expect("the relay");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listening on 127.0.0.1:"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
