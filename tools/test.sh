@@ -79,6 +79,7 @@ tools/fuzz.sh "${FUZZ_SECONDS:-10}"
 echo "== benchmarks still run (figures: BENCHMARKS.md)"
 cargo bench --locked -p msfs --bench engine -- --test >/dev/null
 cargo bench --locked -p msfs --bench report -- --quick
+cargo bench --locked -p rsmailslot-relay --bench judge -- --quick
 echo "== figures of the real rsmailslot.sys under the emulated kernel (BENCHMARKS.md)"
 cargo bench --locked -p ntemu --bench figures
 

@@ -150,6 +150,11 @@ impl MailslotWrite {
         self.data
     }
 
+    /// The name and the data, moved out.
+    pub fn into_parts(self) -> (MailslotName, Vec<u8>) {
+        (self.name, self.data)
+    }
+
     /// (ByteCount, DataOffset, DataCount), or why they do not fit their 16 bits.
     fn counts(&self) -> Result<(u16, u16, u16), Error> {
         let name = self.name.0.len().saturating_add(1);

@@ -14,9 +14,14 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Counts one refusal for `reason` (allocating only for a reason seen the first time).
     pub fn refuse(&mut self, reason: &str) {
-        let n = self.refused.entry(reason.to_string()).or_insert(0);
-        *n = n.saturating_add(1);
+        match self.refused.get_mut(reason) {
+            Some(n) => *n = n.saturating_add(1),
+            None => {
+                self.refused.insert(reason.to_string(), 1);
+            }
+        }
     }
 
     pub fn refused_total(&self) -> u64 {

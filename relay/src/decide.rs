@@ -8,11 +8,32 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use msmail::{Class, Datagram, MailslotName, MailslotWrite};
+use msmail::{Class, Datagram, MailslotName, MailslotWrite, NetbiosName};
 
 use crate::counters::Counters;
 use crate::policy::Policy;
 use crate::rate::RateTable;
+
+/// The counted reason for bytes that are not a datagram (`malformed:...`) or whose datagram
+/// does not carry a mailslot write (`malformed-write:...`).
+fn malformed(e: msmail::Error, write: bool) -> &'static str {
+    match (write, e.reason()) {
+        (false, "truncated") => "malformed:truncated",
+        (false, "trailing-bytes") => "malformed:trailing-bytes",
+        (false, "bad-length") => "malformed:bad-length",
+        (false, "bad-field") => "malformed:bad-field",
+        (false, "unknown-type") => "malformed:unknown-type",
+        (false, "bad-netbios-name") => "malformed:bad-netbios-name",
+        (false, _) => "malformed:other",
+        (true, "truncated") => "malformed-write:truncated",
+        (true, "trailing-bytes") => "malformed-write:trailing-bytes",
+        (true, "bad-length") => "malformed-write:bad-length",
+        (true, "bad-field") => "malformed-write:bad-field",
+        (true, "bad-mailslot-name") => "malformed-write:bad-mailslot-name",
+        (true, "too-long") => "malformed-write:too-long",
+        (true, _) => "malformed-write:other",
+    }
+}
 
 /// A message the policy admits, for its sink.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,16 +42,16 @@ pub struct Admitted {
     pub from: SocketAddr,
     pub mailslot: MailslotName,
     pub data: Vec<u8>,
-    /// The datagram's source and destination NetBIOS names, as shown (`NAME<xx>`).
-    pub source_name: String,
-    pub destination_name: String,
+    /// The datagram's source and destination NetBIOS names (shown as `NAME<xx>`).
+    pub source_name: NetbiosName,
+    pub destination_name: NetbiosName,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     Deliver(Admitted),
     /// Refused, with the reason counted.
-    Refuse(String),
+    Refuse(&'static str),
 }
 
 /// The policy, each source's rate, and the counts.
@@ -66,7 +87,7 @@ impl Relay {
         match self.check(peer, bytes, now) {
             Ok(a) => Decision::Deliver(a),
             Err(reason) => {
-                self.counters.refuse(&reason);
+                self.counters.refuse(reason);
                 Decision::Refuse(reason)
             }
         }
@@ -81,40 +102,44 @@ impl Relay {
         self.counters.refuse(&format!("undeliverable:{why}"));
     }
 
-    fn check(&mut self, peer: SocketAddr, bytes: &[u8], now: Instant) -> Result<Admitted, String> {
+    fn check(
+        &mut self,
+        peer: SocketAddr,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<Admitted, &'static str> {
         let allowed = match peer.ip() {
             IpAddr::V4(ip) => self.policy.sources.iter().any(|n| n.contains(ip)),
             IpAddr::V6(_) => false,
         };
         if !allowed {
-            return Err("source-not-allowed".into());
+            return Err("source-not-allowed");
         }
         if !self.rate.admit(peer.ip(), now) {
-            return Err("rate-limited".into());
+            return Err("rate-limited");
         }
-        let d = Datagram::parse(bytes).map_err(|e| format!("malformed:{}", e.reason()))?;
+        let d = Datagram::parse(bytes).map_err(|e| malformed(e, false))?;
+        if !d.is_whole() {
+            return Err("fragment");
+        }
         let Datagram::Data {
             source,
             destination,
             data,
             ..
-        } = &d
+        } = d
         else {
-            return Err("not-a-data-datagram".into());
+            return Err("not-a-data-datagram");
         };
-        if !d.is_whole() {
-            return Err("fragment".into());
-        }
         if let Some(names) = &self.policy.destinations {
             let to = destination.text().to_ascii_uppercase();
             if !names.contains(&to) {
-                return Err("destination-not-allowed".into());
+                return Err("destination-not-allowed");
             }
         }
-        let w =
-            MailslotWrite::parse(data).map_err(|e| format!("malformed-write:{}", e.reason()))?;
+        let w = MailslotWrite::parse(&data).map_err(|e| malformed(e, true))?;
         if w.class() != Class::Second {
-            return Err("not-class-2".into());
+            return Err("not-class-2");
         }
         if !self
             .policy
@@ -122,17 +147,55 @@ impl Relay {
             .iter()
             .any(|p| p.matches(w.name().relative()))
         {
-            return Err("mailslot-not-allowed".into());
+            return Err("mailslot-not-allowed");
         }
         if w.data().len() > self.policy.limits.max_message {
-            return Err("too-large".into());
+            return Err("too-large");
         }
+        let (mailslot, data) = w.into_parts();
         Ok(Admitted {
             from: peer,
-            mailslot: w.name().clone(),
-            source_name: source.to_string(),
-            destination_name: destination.to_string(),
-            data: w.into_data(),
+            mailslot,
+            source_name: source,
+            destination_name: destination,
+            data,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msmail::Error;
+
+    /// Every error a parser can give has a counter of its own.
+    #[test]
+    fn every_parse_error_is_counted_by_name() {
+        let datagram = [
+            Error::Truncated("x"),
+            Error::Trailing,
+            Error::Length("x"),
+            Error::Field("x"),
+            Error::MessageType(0x17),
+            Error::Name("x"),
+        ];
+        for e in datagram {
+            assert!(!malformed(e, false).ends_with(":other"), "{e:?}");
+        }
+        let write = [
+            Error::Truncated("x"),
+            Error::Trailing,
+            Error::Length("x"),
+            Error::Field("x"),
+            Error::MailslotName("x"),
+            Error::TooLong("x"),
+        ];
+        for e in write {
+            assert!(!malformed(e, true).ends_with(":other"), "{e:?}");
+            assert_eq!(
+                malformed(e, true).strip_prefix("malformed-write:"),
+                Some(e.reason())
+            );
+        }
     }
 }

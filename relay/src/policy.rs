@@ -96,11 +96,12 @@ impl NamePattern {
     }
 
     pub fn matches(&self, relative: &str) -> bool {
-        let name = relative.to_ascii_lowercase();
+        let (name, pattern) = (relative.as_bytes(), self.text.as_bytes());
         if self.prefix {
-            name.starts_with(&self.text)
+            name.get(..pattern.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(pattern))
         } else {
-            name == self.text
+            name.eq_ignore_ascii_case(pattern)
         }
     }
 }

@@ -20,8 +20,8 @@ fn hex(bytes: &[u8]) -> String {
 pub fn json_line(a: &Admitted) -> String {
     let mut v = serde_json::json!({
         "from": a.from.to_string(),
-        "source": a.source_name,
-        "destination": a.destination_name,
+        "source": a.source_name.to_string(),
+        "destination": a.destination_name.to_string(),
         "mailslot": a.mailslot.as_str(),
         "length": a.data.len(),
         "data_hex": hex(&a.data),

@@ -63,7 +63,7 @@ fn peer(ip: [u8; 4]) -> SocketAddr {
 
 fn reason(d: Decision) -> String {
     match d {
-        Decision::Refuse(r) => r,
+        Decision::Refuse(r) => r.to_string(),
         Decision::Deliver(a) => format!("delivered {}", a.mailslot.as_str()),
     }
 }
@@ -77,8 +77,8 @@ fn each_rule_of_the_policy() {
         Decision::Deliver(a) => {
             assert_eq!(a.mailslot.as_str(), "\\MAILSLOT\\app\\events");
             assert_eq!(a.data, b"temperature 21");
-            assert_eq!(a.source_name, "SENDER<00>");
-            assert_eq!(a.destination_name, "PLANT<00>");
+            assert_eq!(a.source_name.to_string(), "SENDER<00>");
+            assert_eq!(a.destination_name.to_string(), "PLANT<00>");
         }
         other => panic!("{other:?}"),
     }
