@@ -106,6 +106,13 @@ pub enum Op {
     Close {
         handle: u8,
     },
+    /// A SetSecurityInfo: a descriptor of `len` × 32 bytes (past the engine's 4 KiB at the
+    /// top), made from a generation one too new when `stale`.
+    SetSecurity {
+        handle: u8,
+        len: u8,
+        stale: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +139,8 @@ struct ModelSlot {
     messages: VecDeque<Vec<u8>>,
     /// (read number, capacity), oldest first.
     pending: Vec<(usize, usize)>,
+    /// The length of the descriptor SetSecurity gave it (created without one).
+    security: Option<usize>,
 }
 
 /// The reference model.
@@ -226,6 +235,10 @@ pub struct Stats {
     pub forced_closed: usize,
     pub list_overflows: usize,
     pub listed: usize,
+    /// SetSecurity changes that replaced a descriptor (the first one or a later one), and
+    /// those refused because another came first.
+    pub security_set: usize,
+    pub security_raced: usize,
 }
 
 impl Stats {
@@ -242,6 +255,8 @@ impl Stats {
         self.forced_closed += o.forced_closed;
         self.list_overflows += o.list_overflows;
         self.listed += o.listed;
+        self.security_set += o.security_set;
+        self.security_raced += o.security_raced;
     }
 
     /// The names of the events that never happened.
@@ -250,6 +265,8 @@ impl Stats {
             ("delivered", self.delivered),
             ("too_small_completions", self.too_small_completions),
             ("cancelled_by_cleanup", self.cancelled_by_cleanup),
+            ("security_set", self.security_set),
+            ("security_raced", self.security_raced),
             ("pended", self.pended),
             ("arbitration_won", self.arbitration_won),
             ("arbitration_lost", self.arbitration_lost),
@@ -423,6 +440,7 @@ impl Runner {
                                 timeout: params.stored_read_timeout(),
                                 messages: VecDeque::new(),
                                 pending: Vec::new(),
+                                security: None,
                             });
                             Ok(self.model.slots.len() - 1)
                         }
@@ -653,6 +671,49 @@ impl Runner {
                     .map(|s| s.display.clone())
                     .collect();
                 self.stats.listed += got.len();
+                same!(got, expect);
+            }
+            Op::SetSecurity { handle, len, stale } => {
+                let Some(h) = self.pick_handle(handle) else {
+                    return Ok(());
+                };
+                let len = usize::from(len) * 32;
+                let handle = self.handles[h].as_ref().unwrap();
+                let mut buf = vec![0u8; msfs::MAX_SECURITY_BYTES];
+                let base = self.engine.security_for_update(handle, &mut buf);
+                let got = base.and_then(|b| {
+                    let generation = if stale {
+                        b.generation.wrapping_add(1)
+                    } else {
+                        b.generation
+                    };
+                    self.engine
+                        .replace_security(handle, generation, vec![7u8; len].into_boxed_slice())
+                        .map(|old| (b.len, old.map(|o| o.len())))
+                });
+                let expect = match self.model.handles[h].as_ref().unwrap().kind {
+                    Kind::Root => Err(NtStatus::INVALID_DEVICE_REQUEST),
+                    Kind::Server(s) if !self.model.slots[s].alive => Err(NtStatus::FILE_CLOSED),
+                    Kind::Client(s) if !self.model.slots[s].alive => {
+                        Err(NtStatus::FILE_FORCED_CLOSED)
+                    }
+                    Kind::Client(s) if self.model.slots[s].security.is_none() => {
+                        Err(NtStatus::ACCESS_DENIED)
+                    }
+                    Kind::Server(s) | Kind::Client(s) => {
+                        let old = self.model.slots[s].security;
+                        if stale {
+                            self.stats.security_raced += 1;
+                            Err(NtStatus::RETRY)
+                        } else if len > msfs::MAX_SECURITY_BYTES {
+                            Err(NtStatus::INVALID_SECURITY_DESCR)
+                        } else {
+                            self.stats.security_set += 1;
+                            self.model.slots[s].security = Some(len);
+                            Ok((old, old))
+                        }
+                    }
+                };
                 same!(got, expect);
             }
             Op::Cleanup { handle } | Op::Close { handle } => {
@@ -901,8 +962,13 @@ pub fn weighted_op(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Op>
             small_buffer: u.arbitrary()?,
             single: u.arbitrary()?,
         },
-        93..=96 => Op::Cleanup {
+        93..=95 => Op::Cleanup {
             handle: u.arbitrary()?,
+        },
+        96 => Op::SetSecurity {
+            handle: u.arbitrary()?,
+            len: u.arbitrary()?,
+            stale: u.int_in_range(0..=7)? == 0,
         },
         _ => Op::Close {
             handle: u.arbitrary()?,
