@@ -5,7 +5,7 @@
 //! by the one right string that equals it, else by the single-bit strings that make it up, else
 //! in hexadecimal; a NULL DACL as `NO_ACCESS_CONTROL`.
 
-use crate::se::{AceKind, SecurityDescriptor, Sid};
+use crate::se::{AceKind, SecurityDescriptor, Sid, SID_ALIASES};
 
 const OWNER: u32 = 0x1;
 const GROUP: u32 = 0x2;
@@ -40,29 +40,12 @@ const BITS: [(u32, &str); 13] = [
     (0x0008_0000, "WO"),
 ];
 
-const ALIASES: [(&str, &str); 14] = [
-    ("S-1-1-0", "WD"),
-    ("S-1-5-18", "SY"),
-    ("S-1-5-32-544", "BA"),
-    ("S-1-5-32-545", "BU"),
-    ("S-1-5-11", "AU"),
-    ("S-1-5-4", "IU"),
-    ("S-1-5-2", "NU"),
-    ("S-1-5-7", "AN"),
-    ("S-1-5-12", "RC"),
-    ("S-1-5-19", "LS"),
-    ("S-1-5-20", "NS"),
-    ("S-1-3-4", "OW"),
-    ("S-1-3-0", "CO"),
-    ("S-1-3-1", "CG"),
-];
-
 fn sid(s: &Sid) -> String {
     let full = format!("{s:?}");
-    ALIASES
+    SID_ALIASES
         .iter()
-        .find(|(f, _)| *f == full)
-        .map_or(full, |(_, a)| (*a).to_string())
+        .find(|(_, f)| *f == full)
+        .map_or(full, |(a, _)| (*a).to_string())
 }
 
 fn rights(mask: u32) -> String {

@@ -93,25 +93,8 @@ impl Sid {
 
     /// `S-1-5-21-...` style text, or an SDDL abbreviation.
     pub fn parse(text: &str) -> Option<Sid> {
-        let abbrev = match text {
-            "WD" => Some(Sid::everyone()),
-            "SY" => Some(Sid::local_system()),
-            "BA" => Some(Sid::administrators()),
-            "BU" => Some(Sid::users()),
-            "AU" => Some(Sid::new(5, &[11])),
-            "IU" => Some(Sid::new(5, &[4])),
-            "NU" => Some(Sid::new(5, &[2])),
-            "AN" => Some(Sid::new(5, &[7])),
-            "RC" => Some(Sid::new(5, &[12])),
-            "LS" => Some(Sid::new(5, &[19])),
-            "NS" => Some(Sid::new(5, &[20])),
-            "OW" => Some(Sid::owner_rights()),
-            "CO" => Some(Sid::new(3, &[0])),
-            "CG" => Some(Sid::new(3, &[1])),
-            _ => None,
-        };
-        if abbrev.is_some() {
-            return abbrev;
+        if let Some((_, full)) = SID_ALIASES.iter().find(|(alias, _)| *alias == text) {
+            return Sid::parse(full);
         }
         let mut parts = text.strip_prefix("S-1-")?.split('-');
         let authority = parts.next()?.parse().ok()?;
@@ -155,6 +138,25 @@ impl Sid {
         ))
     }
 }
+
+/// SDDL's two-letter SID aliases ("SID Strings") and the SIDs they stand for, both ways:
+/// parsed by [`Sid::parse`], written by [`crate::sddl`].
+pub const SID_ALIASES: [(&str, &str); 14] = [
+    ("WD", "S-1-1-0"),
+    ("SY", "S-1-5-18"),
+    ("BA", "S-1-5-32-544"),
+    ("BU", "S-1-5-32-545"),
+    ("AU", "S-1-5-11"),
+    ("IU", "S-1-5-4"),
+    ("NU", "S-1-5-2"),
+    ("AN", "S-1-5-7"),
+    ("RC", "S-1-5-12"),
+    ("LS", "S-1-5-19"),
+    ("NS", "S-1-5-20"),
+    ("OW", "S-1-3-4"),
+    ("CO", "S-1-3-0"),
+    ("CG", "S-1-3-1"),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AceKind {

@@ -80,7 +80,7 @@ fn generic_mapping(routine: &str, at: usize) -> Vec<u32> {
 }
 
 /// The self-relative descriptor at `at`, read whole.
-fn read_descriptor(at: usize) -> Option<Vec<u8>> {
+pub(crate) fn read_descriptor(at: usize) -> Option<Vec<u8>> {
     let read = |off: usize, len: usize| {
         let mut b = vec![0u8; len];
         mem::copy_in(at + off, &mut b).then_some(b)

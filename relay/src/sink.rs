@@ -15,21 +15,26 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One JSON object per message: the UDP source, the datagram's names, the mailslot and the
-/// data (hexadecimal, and as text when it is UTF-8).
-pub fn json_line(a: &Admitted) -> String {
-    let mut v = serde_json::json!({
-        "from": a.from.to_string(),
-        "source": a.source_name.to_string(),
-        "destination": a.destination_name.to_string(),
-        "mailslot": a.mailslot.as_str(),
-        "length": a.data.len(),
-        "data_hex": hex(&a.data),
-    });
-    if let (Ok(text), Some(obj)) = (std::str::from_utf8(&a.data), v.as_object_mut()) {
-        obj.insert("text".into(), serde_json::Value::from(text));
+/// A message as a JSON object: its mailslot, its length, its data in hexadecimal, and as text
+/// when it is UTF-8 (what `rsmailslot-recv` prints, and the core of [`json_line`]).
+pub fn message_json(mailslot: &str, data: &[u8]) -> serde_json::Map<String, serde_json::Value> {
+    let mut obj = serde_json::Map::new();
+    obj.insert("mailslot".into(), mailslot.into());
+    obj.insert("length".into(), data.len().into());
+    obj.insert("data_hex".into(), hex(data).into());
+    if let Ok(text) = std::str::from_utf8(data) {
+        obj.insert("text".into(), text.into());
     }
-    v.to_string()
+    obj
+}
+
+/// One JSON object per message: the UDP source, the datagram's names, and [`message_json`].
+pub fn json_line(a: &Admitted) -> String {
+    let mut obj = message_json(a.mailslot.as_str(), &a.data);
+    obj.insert("from".into(), a.from.to_string().into());
+    obj.insert("source".into(), a.source_name.to_string().into());
+    obj.insert("destination".into(), a.destination_name.to_string().into());
+    serde_json::Value::Object(obj).to_string()
 }
 
 /// JSON lines to a writer (standard output).

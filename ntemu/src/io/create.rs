@@ -399,6 +399,7 @@ fn parse_device(p: &Arc<Process>, o: Open) -> (i32, Option<usize>, Option<u64>) 
         Some(done.clone()),
         p.id,
     );
+    info.token = Some(p.token.clone());
     info.synchronous_api = true;
     info.wow64 = p.wow64 && o.mode == Mode::User;
     let irp = irp::allocate(m, dev.stack_size(), info);

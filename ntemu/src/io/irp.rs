@@ -22,6 +22,7 @@ use crate::layout::{flags as fl, irp as ir, stack as st, IO_TYPE_IRP};
 use crate::machine::{self, Machine};
 use crate::mem::{self, Raw};
 use crate::pool::Owner;
+use crate::se::Token;
 
 use super::file::FileObj;
 use super::objects::Device;
@@ -46,6 +47,9 @@ pub struct IrpInfo {
     /// The caller's event (NtReadFile's Event argument), or the I/O manager's own.
     pub event: Option<Arc<Event>>,
     pub process: u32,
+    /// The requesting thread's token, for a request made in a process's thread (none for the
+    /// I/O manager's own cleanup and close): its dispatch runs as that thread.
+    pub token: Option<Token>,
     pub thread: std::thread::ThreadId,
     pub wow64: bool,
     /// Length of the buffer a buffered read or query carries: the most Information may be.
@@ -156,6 +160,7 @@ impl IrpInfo {
             iosb,
             event,
             process,
+            token: None,
             thread: std::thread::current().id(),
             wow64: false,
             output_len: None,
@@ -209,10 +214,10 @@ pub fn call_driver(
     let sl = unsafe { Raw::new(stack, st::SIZE) };
     sl.w64(st::DEVICE_OBJECT, device.addr() as u64);
     let major = sl.r8(st::MAJOR);
-    let requester = m.io.irps.lock().get_mut(&irp.addr).map(|i| {
+    let requester = m.io.irps.lock().get_mut(&irp.addr).and_then(|i| {
         i.dispatching = true;
         i.major = major;
-        i.process
+        i.token.clone().map(|t| (i.process, t))
     });
     let routine = mem::peek_u64(
         device.driver + crate::layout::driver::MAJOR_FUNCTION + usize::from(major) * 8,
@@ -225,16 +230,21 @@ pub fn call_driver(
         cpu::set_irql(cpu::DISPATCH_LEVEL);
     }
     let entered = cpu::irql();
-    // SAFETY: the routine the device's driver put in its DRIVER_OBJECT for this major function
-    // (KMDF's dispatcher, the emulator's, or IopInvalidDeviceRequest's), called with the device
-    // and the IRP as IoCallDriver calls it.
-    // The routine runs in the requester's thread, so in its process's context.
-    let dispatch = || unsafe {
-        let f: Dispatch = std::mem::transmute(routine as usize);
-        f(device.addr(), irp.addr)
+    let dispatch = || {
+        // SAFETY: the routine the device's driver put in its DRIVER_OBJECT for this major
+        // function (KMDF's dispatcher, the emulator's, or IopInvalidDeviceRequest's), called
+        // with the device and the IRP as IoCallDriver calls it.
+        unsafe {
+            let f: Dispatch = std::mem::transmute(routine as usize);
+            f(device.addr(), irp.addr)
+        }
     };
+    // The routine runs in the requester's thread: its process's context (pool quota) and its
+    // token (what SeCaptureSubjectContext would capture).
     let status = match requester {
-        Some(pid) => crate::quota::in_process(pid, dispatch),
+        Some((pid, token)) => {
+            crate::quota::in_process(pid, || crate::token::acting_as(&token, dispatch))
+        }
         None => dispatch(),
     };
     let after = cpu::irql();

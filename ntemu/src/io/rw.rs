@@ -121,6 +121,7 @@ pub fn new_irp(
         c.process.id,
     );
     info.output_len = output_len;
+    info.token = Some(c.process.token.clone());
     // IoIs32bitProcess answers for user-mode requestors only: kernel callers are 64-bit.
     info.wow64 = c.process.wow64 && c.user();
     let irp = irp::allocate(m, f.device.stack_size(), info);

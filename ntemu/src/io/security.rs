@@ -12,8 +12,8 @@
 //! for the owner or group, WRITE_DAC for the DACL, ACCESS_SYSTEM_SECURITY for the SACL); the
 //! caller's descriptor (NULL: STATUS_ACCESS_VIOLATION) is captured into kernel memory, must
 //! hold an owner and a group when it sets them (else STATUS_INVALID_SECURITY_DESCR), and
-//! becomes IRP_MJ_SET_SECURITY, dispatched in the caller's thread (its token is the subject the
-//! driver's kernel calls see). A driver that declines it (STATUS_INVALID_DEVICE_REQUEST) has
+//! becomes IRP_MJ_SET_SECURITY, dispatched in the caller's thread (as every request is: its
+//! token is the subject the driver's kernel calls see). A driver that declines it (STATUS_INVALID_DEVICE_REQUEST) has
 //! no security to change, and the I/O manager reports success.
 
 use crate::layout::{irp as ir, stack as st};
@@ -166,12 +166,7 @@ pub fn nt_set_security_object(
         Err(s) => return s,
     };
     // SeCaptureSecurityDescriptor: the caller's self-relative descriptor, read whole.
-    let read = |off: usize, len: usize| {
-        let mut b = vec![0u8; len];
-        mem::copy_in(descriptor + off, &mut b).then_some(b)
-    };
-    let Some(bytes) = SecurityDescriptor::self_relative_length(&read).and_then(|n| read(0, n))
-    else {
+    let Some(bytes) = crate::seapi::read_descriptor(descriptor) else {
         return STATUS_INVALID_SECURITY_DESCR;
     };
     let Some(parsed) = SecurityDescriptor::from_self_relative(&bytes) else {
@@ -197,9 +192,7 @@ pub fn nt_set_security_object(
     sl.w64(st::FILE_OBJECT, f.addr() as u64);
     sl.w32(st::SET_SECURITY_INFORMATION, information);
     sl.w64(st::SET_SECURITY_DESCRIPTOR, captured as u64);
-    let status = crate::token::acting_as(&c.process.token, || {
-        wait_local(perform(c, &f, &irp, Vec::new()), &local, iosb)
-    });
+    let status = wait_local(perform(c, &f, &irp, Vec::new()), &local, iosb);
     m.pool.free(iosb, None, 0, &|_, _| None);
     m.pool.free(captured, None, 0, &|_, _| None);
     if status == STATUS_INVALID_DEVICE_REQUEST {

@@ -61,15 +61,10 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn print(name: &str, data: &[u8]) {
-    let mut v = serde_json::json!({
-        "mailslot": name,
-        "length": data.len(),
-        "data_hex": data.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-    });
-    if let (Ok(text), Some(obj)) = (std::str::from_utf8(data), v.as_object_mut()) {
-        obj.insert("text".into(), serde_json::Value::from(text));
-    }
-    println!("{v}");
+    println!(
+        "{}",
+        serde_json::Value::Object(rsmailslot_relay::sink::message_json(name, data))
+    );
 }
 
 #[cfg(unix)]
